@@ -1,0 +1,1 @@
+"""Huiju integrates department service catalogs into a validated, versioned portal feed."""

@@ -1,0 +1,45 @@
+"""Runtime settings, read from ``HUIJU_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Where Huiju reads its configuration and writes its data."""
+
+    model_config = SettingsConfigDict(env_prefix="HUIJU_")
+
+    home: Path = Field(
+        default=PROJECT_ROOT / "var",
+        description="Root of landing, warehouse, published versions and run records.",
+    )
+    sources_file: Path = Field(default=PROJECT_ROOT / "sources.yaml")
+    dbt_project_dir: Path = Field(default=PROJECT_ROOT / "dbt_project")
+    expectations_dir: Path = Field(default=PROJECT_ROOT / "expectations")
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def warehouse_path(self) -> Path:
+        """DuckDB file that the loader and dbt write; readers never open it."""
+        return self.home / "warehouse" / "huiju.duckdb"
+
+    @property
+    def publish_dir(self) -> Path:
+        return self.home / "published"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
+
+
+def get_settings() -> Settings:
+    return Settings()
