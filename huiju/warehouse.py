@@ -1,0 +1,263 @@
+"""Raw layer of the DuckDB warehouse: landed pages parsed in bulk into ``raw.*`` tables.
+
+The raw tables hold the latest loaded run of each source. Loading a source replaces its rows in
+one transaction, so a failed load leaves the previous run in place, and landing keeps every run
+for a rebuild. Only the pipeline process opens this file; readers use the published versions.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from huiju.landing import Landing
+
+logger = logging.getLogger(__name__)
+
+_UTF8_NAMES = {"utf-8", "utf8", "ascii", "us-ascii"}
+
+RAW_DDL = """
+create schema if not exists raw;
+create table if not exists raw.sources (
+    source_id varchar primary key,
+    source_name varchar,
+    source_format varchar,
+    owner_department varchar,
+    base_url varchar,
+    schedule varchar,
+    contact varchar
+);
+create table if not exists raw.landing_files (
+    run_id varchar,
+    source_id varchar,
+    source_format varchar,
+    landing_file varchar,
+    request_url varchar,
+    status_code integer,
+    fetched_at timestamptz,
+    sha256 varchar,
+    byte_count bigint,
+    encoding varchar,
+    page_number integer
+);
+create table if not exists raw.json_api_records (
+    source_id varchar,
+    run_id varchar,
+    landing_file varchar,
+    page_number integer,
+    record_position integer,
+    record json
+);
+create table if not exists raw.csv_export_records (
+    source_id varchar,
+    run_id varchar,
+    landing_file varchar,
+    record_position integer,
+    record json
+);
+"""
+
+
+class LoadError(RuntimeError):
+    """A landed page could not be parsed into the raw tables."""
+
+
+def connect(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
+    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    connection = duckdb.connect(str(warehouse_path))
+    connection.execute(RAW_DDL)
+    return connection
+
+
+def replace_sources(connection: duckdb.DuckDBPyConnection, rows: Iterable[dict[str, str]]) -> None:
+    """Store a snapshot of the source registry for the models (department owners, formats)."""
+    table = pa.Table.from_pylist(
+        list(rows),
+        schema=pa.schema(
+            [(name, pa.string()) for name in
+             ("source_id", "source_name", "source_format", "owner_department", "base_url", "schedule", "contact")]
+        ),
+    )
+    connection.execute("begin transaction")
+    connection.execute("delete from raw.sources")
+    connection.register("registry_snapshot", table)
+    connection.execute("insert into raw.sources select * from registry_snapshot")
+    connection.unregister("registry_snapshot")
+    connection.execute("commit")
+
+
+def _utf8_path(page_path: Path, encoding: str, scratch: Path) -> Path:
+    """Return a path DuckDB can read as UTF-8: the landed file itself, or a transcoded copy."""
+    body = page_path.read_bytes()
+    if encoding.lower() in _UTF8_NAMES and not body.startswith(b"\xef\xbb\xbf"):
+        return page_path
+    try:
+        text = body.decode(encoding)
+    except (LookupError, UnicodeDecodeError) as error:
+        raise LoadError(f"{page_path}: cannot decode as {encoding}: {error}") from error
+    target = scratch / page_path.name
+    target.write_text(text.lstrip("\ufeff"), encoding="utf-8")
+    return target
+
+
+def _json_path(records_path: str) -> str:
+    """Turn a dotted records path such as ``data.records`` into a DuckDB JSON path."""
+    return "$." + records_path + "[*]"
+
+
+def _load_json_pages(
+    connection: duckdb.DuckDBPyConnection, landing: Landing, records_path: str, scratch: Path
+) -> int:
+    readable = [str(_utf8_path(page.body_path, page.encoding, scratch)) for page in landing.pages]
+    pages = pa.table(
+        {
+            "read_path": readable,
+            "landing_file": [str(page.body_path) for page in landing.pages],
+            "page_number": [page.page_number for page in landing.pages],
+        }
+    )
+    connection.register("landed_pages", pages)
+    try:
+        connection.execute(
+            """
+            insert into raw.json_api_records
+            with documents as (
+                select filename, json as document
+                from read_json_objects(?, filename = true, format = 'auto')
+            ),
+
+            records as (
+                select
+                    landed_pages.landing_file,
+                    landed_pages.page_number,
+                    unnest(json_extract(documents.document, ?)) as record,
+                    generate_subscripts(json_extract(documents.document, ?), 1) as position_in_page
+                from documents
+                inner join landed_pages on documents.filename = landed_pages.read_path
+            )
+
+            select
+                ? as source_id,
+                ? as run_id,
+                landing_file,
+                page_number,
+                row_number() over (order by page_number, position_in_page)::integer as record_position,
+                record
+            from records
+            """,
+            [readable, _json_path(records_path), _json_path(records_path), landing.source_id, landing.run_id],
+        )
+    except duckdb.Error as error:
+        raise LoadError(f"source {landing.source_id}, run {landing.run_id}: JSON pages failed to parse: {error}") from error
+    finally:
+        connection.unregister("landed_pages")
+    return connection.execute(
+        "select count(*) from raw.json_api_records where source_id = ? and run_id = ?",
+        [landing.source_id, landing.run_id],
+    ).fetchone()[0]
+
+
+def _read_csv_page(path: Path, source_id: str) -> pa.Table:
+    """Parse one UTF-8 CSV export with every column as text, keeping empty cells as ''."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(io.StringIO(handle.readline())), None)
+    if not header:
+        raise LoadError(f"source {source_id}: CSV export {path} has no header row")
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise LoadError(f"source {source_id}: CSV export {path} repeats the columns {duplicates}")
+    try:
+        return pa_csv.read_csv(
+            path,
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as error:
+        raise LoadError(f"source {source_id}: CSV export {path} failed to parse: {error}") from error
+
+
+def _load_csv_pages(connection: duckdb.DuckDBPyConnection, landing: Landing, scratch: Path) -> int:
+    offset = 0
+    for page in landing.pages:
+        table = _read_csv_page(_utf8_path(page.body_path, page.encoding, scratch), landing.source_id)
+        positions = pa.array(range(offset + 1, offset + table.num_rows + 1), type=pa.int32())
+        offset += table.num_rows
+        connection.register("csv_page", table.append_column("__record_position", positions))
+        try:
+            connection.execute(
+                """
+                insert into raw.csv_export_records
+                select
+                    ? as source_id,
+                    ? as run_id,
+                    ? as landing_file,
+                    __record_position as record_position,
+                    to_json(struct_pack(*columns(* exclude (__record_position)))) as record
+                from csv_page
+                """,
+                [landing.source_id, landing.run_id, str(page.body_path)],
+            )
+        finally:
+            connection.unregister("csv_page")
+    return offset
+
+
+def load_landing(
+    connection: duckdb.DuckDBPyConnection, landing: Landing, *, records_path: str = "data.records"
+) -> int:
+    """Replace the raw rows of ``landing.source_id`` with this landing; return the record count."""
+    record_table = {"json_api": "raw.json_api_records", "csv_export": "raw.csv_export_records"}[landing.source_format]
+    landing_rows = pa.Table.from_pylist(
+        [
+            {
+                "run_id": landing.run_id,
+                "source_id": landing.source_id,
+                "source_format": landing.source_format,
+                "landing_file": str(page.body_path),
+                "request_url": page.request_url,
+                "status_code": page.status_code,
+                "fetched_at": page.fetched_at,
+                "sha256": page.sha256,
+                "byte_count": page.byte_count,
+                "encoding": page.encoding,
+                "page_number": page.page_number,
+            }
+            for page in landing.pages
+        ]
+    )
+    with tempfile.TemporaryDirectory(prefix="huiju-load-") as scratch_name:
+        scratch = Path(scratch_name)
+        connection.execute("begin transaction")
+        try:
+            connection.execute(f"delete from {record_table} where source_id = ?", [landing.source_id])
+            connection.execute("delete from raw.landing_files where source_id = ?", [landing.source_id])
+            connection.register("landing_rows", landing_rows)
+            connection.execute(
+                """
+                insert into raw.landing_files
+                select run_id, source_id, source_format, landing_file, request_url, status_code,
+                       fetched_at::timestamptz, sha256, byte_count, encoding, page_number
+                from landing_rows
+                """
+            )
+            connection.unregister("landing_rows")
+            if landing.source_format == "json_api":
+                count = _load_json_pages(connection, landing, records_path, scratch)
+            else:
+                count = _load_csv_pages(connection, landing, scratch)
+            connection.execute("commit")
+        except BaseException:
+            connection.execute("rollback")
+            raise
+    logger.info("Loaded %d records of source %s, run %s", count, landing.source_id, landing.run_id)
+    return count
