@@ -97,12 +97,12 @@ def replace_sources(connection: duckdb.DuckDBPyConnection, rows: Iterable[dict[s
 def _utf8_path(page_path: Path, encoding: str, scratch: Path) -> Path:
     """Return a path DuckDB can read as UTF-8: the landed file itself, or a transcoded copy."""
     body = page_path.read_bytes()
-    if encoding.lower() in _UTF8_NAMES and not body.startswith(b"\xef\xbb\xbf"):
-        return page_path
     try:
         text = body.decode(encoding)
     except (LookupError, UnicodeDecodeError) as error:
         raise LoadError(f"{page_path}: cannot decode as {encoding}: {error}") from error
+    if encoding.lower() in _UTF8_NAMES and not text.startswith("\ufeff"):
+        return page_path
     target = scratch / page_path.name
     target.write_text(text.lstrip("\ufeff"), encoding="utf-8")
     return target
