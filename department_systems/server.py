@@ -1,0 +1,489 @@
+"""A local HTTP server that simulates the department systems of 广安区 for the demo and the tests.
+
+Every department of the bundled catalog is served under its slug from ``departments.csv``:
+
+- ``GET /{slug}/api/tasks?pageNo=1&pageSize=100``: a paginated JSON API with national
+  exchange field names, ``Content-Type: application/json;charset=UTF-8``.
+- ``GET /{slug}/export/tasks.csv``: a CSV export encoded in GB18030, sent as ``text/csv``
+  without a charset, with CRLF line ends and a Chinese header row.
+- ``GET /``: a JSON index of the departments and their two URLs.
+
+Anything else is a 404 with a JSON error body. Tests script failures through a Python API:
+:meth:`DepartmentSystemServer.queue_fault` and its shortcuts queue faults per request path, and
+:meth:`~DepartmentSystemServer.replace_records` and
+:meth:`~DepartmentSystemServer.replace_export_body` change what a department serves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from department_systems.catalog import (
+    CATALOG_PATH,
+    CODELISTS_PATH,
+    DEPARTMENTS_PATH,
+    Department,
+    load_catalog_records,
+    load_departments,
+    load_task_type_labels,
+    render_export,
+)
+
+logger = logging.getLogger(__name__)
+
+JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
+# The export sends no charset parameter, so clients must detect GB18030 from the bytes.
+EXPORT_CONTENT_TYPE = "text/csv"
+JSON_API_SUFFIX = "/api/tasks"
+EXPORT_SUFFIX = "/export/tasks.csv"
+MAX_PAGE_SIZE = 1000
+FILLER_CHUNK_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One scripted misbehaviour that the next matching request to a path receives.
+
+    The fields combine: ``delay_seconds`` applies first, then the first of ``oversized_bytes``,
+    ``body``, an error ``status`` (300 or above) and ``repeat_previous_page`` that is set
+    decides the response. A ``status`` below 300 without a body means a normal response with
+    that status, so ``queue_statuses(path, 503, 200)`` reads as "fail once, then succeed".
+    """
+
+    status: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay_seconds: float = 0.0
+    body: bytes | None = None
+    content_type: str | None = None
+    repeat_previous_page: bool = False
+    oversized_bytes: int | None = None
+    send_content_length: bool = True
+    page: int | None = None
+    """Apply only to a JSON API request with this ``pageNo``; ``None`` matches every request."""
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """A request as the server received it, kept so that tests can count attempts."""
+
+    method: str
+    path: str
+    query: str
+
+
+class DepartmentSystemServer:
+    """Serve every catalog department in both formats from a background thread.
+
+    Use it as a context manager or call :meth:`start` and :meth:`stop`. Port 0 binds a free port;
+    :attr:`base_url` is known after the start. The base URL of one department is
+    ``f"{server.base_url}/{slug}"``.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        catalog_path: Path = CATALOG_PATH,
+        codelists_path: Path = CODELISTS_PATH,
+        departments_path: Path = DEPARTMENTS_PATH,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+        self.task_type_labels = load_task_type_labels(codelists_path)
+        self.departments = load_departments(departments_path)
+        records_by_name = load_catalog_records(catalog_path)
+        _check_department_names(self.departments, records_by_name, departments_path, catalog_path)
+
+        self._original_records = {
+            department.slug: records_by_name[department.name] for department in self.departments
+        }
+        self._records: dict[str, list[dict[str, Any]]] = {}
+        self._export_bodies: dict[str, bytes] = {}
+        self._faults: dict[str, deque[Fault]] = {}
+        self._received: list[ReceivedRequest] = []
+        self.reset()
+
+    # Lifecycle
+
+    def start(self) -> DepartmentSystemServer:
+        """Bind the socket and serve requests in a daemon thread."""
+        if self._httpd is not None:
+            raise RuntimeError("the department system server is already running")
+
+        handler = _make_handler(self)
+        httpd = ThreadingHTTPServer((self._host, self._port), handler)
+        httpd.daemon_threads = True
+        # Do not wait for handlers on close: a handler may be sleeping in a delay fault.
+        httpd.block_on_close = False
+        self._stopping.clear()
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, name="department-system-server", daemon=True
+        )
+        self._thread.start()
+        logger.info("Department system server started at %s", self.base_url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket. Handlers sleeping in a delay fault wake up at once."""
+        if self._httpd is None:
+            return
+        self._stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        logger.info("Department system server at %s stopped", self.base_url)
+        self._httpd = None
+        self._thread = None
+
+    def __enter__(self) -> DepartmentSystemServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the running server, without a trailing slash."""
+        if self._httpd is None:
+            raise RuntimeError("the department system server is not running; call start() first")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # URLs and content
+
+    def department_url(self, slug: str) -> str:
+        """Return the base URL of one department, as ``sources.yaml`` writes it."""
+        self._require_slug(slug)
+        return f"{self.base_url}/{slug}"
+
+    @staticmethod
+    def json_api_path(slug: str) -> str:
+        return f"/{slug}{JSON_API_SUFFIX}"
+
+    @staticmethod
+    def export_path(slug: str) -> str:
+        return f"/{slug}{EXPORT_SUFFIX}"
+
+    def department_name(self, slug: str) -> str:
+        self._require_slug(slug)
+        return next(department.name for department in self.departments if department.slug == slug)
+
+    def records(self, slug: str) -> list[dict[str, Any]]:
+        """Return a copy of the records that the department currently serves."""
+        self._require_slug(slug)
+        with self._lock:
+            return [dict(record) for record in self._records[slug]]
+
+    def export_body(self, slug: str) -> bytes:
+        """Return the bytes that the CSV export of the department currently sends."""
+        self._require_slug(slug)
+        with self._lock:
+            return self._export_bodies[slug]
+
+    # Test hooks
+
+    def replace_records(self, slug: str, records: Iterable[Mapping[str, Any]]) -> None:
+        """Serve these records from both formats of the department until :meth:`reset`.
+
+        Records may contain any keys and values, so tests can serve bad records through the
+        real server. The CSV export is rendered from them with the usual columns.
+        """
+        self._require_slug(slug)
+        new_records = [dict(record) for record in records]
+        export_body = render_export(new_records, self.task_type_labels)
+        with self._lock:
+            self._records[slug] = new_records
+            self._export_bodies[slug] = export_body
+
+    def replace_export_body(self, slug: str, body: bytes) -> None:
+        """Send these exact bytes from the CSV export of the department until :meth:`reset`."""
+        self._require_slug(slug)
+        with self._lock:
+            self._export_bodies[slug] = bytes(body)
+
+    def queue_fault(self, path: str, fault: Fault | None = None, /, **fields: Any) -> None:
+        """Queue a fault for the next request to ``path`` (without query), such as ``/xzspj/api/tasks``.
+
+        Pass a :class:`Fault` or its fields as keyword arguments. Faults for one path are
+        consumed in order, each by one request.
+        """
+        if fault is None:
+            fault = Fault(**fields)
+        elif fields:
+            raise TypeError("pass either a Fault or its fields as keyword arguments, not both")
+        with self._lock:
+            self._faults.setdefault(path, deque()).append(fault)
+
+    def queue_statuses(self, path: str, *statuses: int, headers: Mapping[str, str] | None = None) -> None:
+        """Respond to the next requests to ``path`` with these statuses in order, e.g. ``503, 200``."""
+        for status in statuses:
+            self.queue_fault(path, Fault(status=status, headers=dict(headers or {})))
+
+    def queue_retry_after(self, path: str, retry_after: str | int, status: int = 429) -> None:
+        """Respond to the next request to ``path`` with 429 (or ``status``) and a ``Retry-After`` header."""
+        self.queue_fault(path, Fault(status=status, headers={"Retry-After": str(retry_after)}))
+
+    def queue_delay(self, path: str, seconds: float) -> None:
+        """Wait ``seconds`` before the normal response to the next request to ``path``."""
+        self.queue_fault(path, Fault(delay_seconds=seconds))
+
+    def queue_redirect(self, path: str, location: str, status: int = 302) -> None:
+        """Redirect the next request to ``path`` to ``location``."""
+        self.queue_fault(path, Fault(status=status, headers={"Location": location}))
+
+    def queue_repeated_page(self, path: str, page: int) -> None:
+        """Respond to the JSON API request for ``pageNo=page`` with page ``page - 1`` again."""
+        self.queue_fault(path, Fault(repeat_previous_page=True, page=page))
+
+    def queue_oversized_body(self, path: str, size_bytes: int, *, send_content_length: bool = True) -> None:
+        """Respond to the next request to ``path`` with ``size_bytes`` filler bytes.
+
+        With ``send_content_length=False`` the body is sent without a Content-Length header and
+        ends when the connection closes, so a client can only notice the size while reading.
+        """
+        self.queue_fault(path, Fault(oversized_bytes=size_bytes, send_content_length=send_content_length))
+
+    def pending_faults(self, path: str) -> int:
+        """Return how many queued faults for ``path`` no request has consumed yet."""
+        with self._lock:
+            return len(self._faults.get(path, ()))
+
+    @property
+    def received_requests(self) -> list[ReceivedRequest]:
+        """Requests received since the start or the last :meth:`reset`, oldest first."""
+        with self._lock:
+            return list(self._received)
+
+    def reset(self) -> None:
+        """Drop queued faults and replacements, and forget received requests."""
+        export_bodies = {
+            slug: render_export(records, self.task_type_labels) for slug, records in self._original_records.items()
+        }
+        with self._lock:
+            self._records = {slug: list(records) for slug, records in self._original_records.items()}
+            self._export_bodies = export_bodies
+            self._faults.clear()
+            self._received.clear()
+
+    # Used by the request handler
+
+    def _record_request(self, method: str, path: str, query: str) -> None:
+        with self._lock:
+            self._received.append(ReceivedRequest(method=method, path=path, query=query))
+
+    def _take_fault(self, path: str, page: int | None) -> Fault | None:
+        with self._lock:
+            queue = self._faults.get(path)
+            if not queue:
+                return None
+            for fault in queue:
+                if fault.page is None or fault.page == page:
+                    queue.remove(fault)
+                    return fault
+            return None
+
+    def _wait(self, seconds: float) -> None:
+        self._stopping.wait(seconds)
+
+    def _has_slug(self, slug: str) -> bool:
+        return slug in self._original_records
+
+    def _require_slug(self, slug: str) -> None:
+        if not self._has_slug(slug):
+            raise KeyError(f"unknown department slug {slug!r}; see {DEPARTMENTS_PATH.name} for the slugs")
+
+    def _page_payload(self, slug: str, page_number: int, page_size: int) -> dict[str, Any]:
+        with self._lock:
+            records = self._records[slug]
+            total = len(records)
+            start = (page_number - 1) * page_size
+            page_records = records[start : start + page_size]
+        return {
+            "code": "200",
+            "message": "success",
+            "data": {
+                "pageNo": page_number,
+                "pageSize": page_size,
+                "total": total,
+                "totalPages": math.ceil(total / page_size),
+                "records": page_records,
+            },
+        }
+
+    def _index_payload(self) -> dict[str, Any]:
+        return {
+            "code": "200",
+            "message": "success",
+            "data": [
+                {
+                    "slug": department.slug,
+                    "department": department.name,
+                    "json_api": self.json_api_path(department.slug),
+                    "csv_export": self.export_path(department.slug),
+                }
+                for department in self.departments
+            ],
+        }
+
+
+def _check_department_names(
+    departments: list[Department],
+    records_by_name: Mapping[str, Any],
+    departments_path: Path,
+    catalog_path: Path,
+) -> None:
+    slugs = [department.slug for department in departments]
+    duplicate_slugs = sorted({slug for slug in slugs if slugs.count(slug) > 1})
+    if duplicate_slugs:
+        raise ValueError(f"{departments_path}: duplicate slugs {duplicate_slugs}")
+
+    listed = {department.name for department in departments}
+    missing = [name for name in records_by_name if name not in listed]
+    unknown = sorted(listed - set(records_by_name))
+    if missing or unknown:
+        raise ValueError(
+            f"{departments_path} does not match {catalog_path}: "
+            f"departments without a slug {missing}, slugs for departments not in the catalog {unknown}"
+        )
+
+
+def _make_handler(server: DepartmentSystemServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(_DepartmentRequestHandler):
+        department_server = server
+
+    return Handler
+
+
+class _DepartmentRequestHandler(BaseHTTPRequestHandler):
+    department_server: DepartmentSystemServer
+    server_version = "HuijuDepartmentSystem/1.0"
+
+    def do_GET(self) -> None:  # noqa: N802 (name fixed by BaseHTTPRequestHandler)
+        parts = urlsplit(self.path)
+        path = parts.path
+        server = self.department_server
+        server._record_request("GET", path, parts.query)
+
+        query = parse_qs(parts.query)
+        page = _parse_positive_int(query.get("pageNo", ["1"])[0])
+        fault = server._take_fault(path, page)
+
+        try:
+            if fault is not None and fault.delay_seconds > 0:
+                server._wait(fault.delay_seconds)
+            if fault is not None and self._send_fault(fault):
+                return
+            self._route(path, query, repeat_previous_page=fault is not None and fault.repeat_previous_page)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up, e.g. after its read timeout during a delay fault.
+            logger.debug("Client closed the connection before the response to %s was sent", self.path)
+
+    def _route(self, path: str, query: Mapping[str, list[str]], *, repeat_previous_page: bool) -> None:
+        server = self.department_server
+        if path in ("", "/"):
+            self._send_json(200, server._index_payload())
+            return
+
+        slug, _, rest = path.lstrip("/").partition("/")
+        if not server._has_slug(slug):
+            self._send_error_json(404, f"no department system at {path}")
+            return
+
+        if "/" + rest == JSON_API_SUFFIX:
+            self._send_page(slug, query, repeat_previous_page=repeat_previous_page)
+        elif "/" + rest == EXPORT_SUFFIX:
+            self._send_bytes(200, server.export_body(slug), EXPORT_CONTENT_TYPE)
+        else:
+            self._send_error_json(404, f"no resource at {path}")
+
+    def _send_page(self, slug: str, query: Mapping[str, list[str]], *, repeat_previous_page: bool) -> None:
+        page_number = _parse_positive_int(query.get("pageNo", ["1"])[0])
+        page_size = _parse_positive_int(query.get("pageSize", ["10"])[0])
+        if page_number is None:
+            self._send_error_json(400, "pageNo must be a positive integer")
+            return
+        if page_size is None or page_size > MAX_PAGE_SIZE:
+            self._send_error_json(400, f"pageSize must be an integer from 1 to {MAX_PAGE_SIZE}")
+            return
+
+        if repeat_previous_page:
+            page_number = max(page_number - 1, 1)
+        self._send_json(200, self.department_server._page_payload(slug, page_number, page_size))
+
+    def _send_fault(self, fault: Fault) -> bool:
+        """Send the response that the fault prescribes. Return False when the normal response should follow."""
+        if fault.oversized_bytes is not None:
+            self._send_filler(fault)
+            return True
+        if fault.body is not None:
+            content_type = fault.content_type or JSON_CONTENT_TYPE
+            self._send_bytes(fault.status or 200, fault.body, content_type, fault.headers)
+            return True
+        if fault.status is not None and fault.status >= 300:
+            message = f"scripted fault: status {fault.status}"
+            self._send_error_json(fault.status, message, fault.headers)
+            return True
+        return False
+
+    def _send_filler(self, fault: Fault) -> None:
+        size = fault.oversized_bytes or 0
+        self.send_response(fault.status or 200)
+        self.send_header("Content-Type", fault.content_type or JSON_CONTENT_TYPE)
+        if fault.send_content_length:
+            self.send_header("Content-Length", str(size))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+
+        chunk = b"0" * FILLER_CHUNK_BYTES
+        remaining = size
+        while remaining > 0:
+            piece = chunk[: min(remaining, FILLER_CHUNK_BYTES)]
+            self.wfile.write(piece)
+            remaining -= len(piece)
+
+    def _send_json(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self._send_bytes(status, body, JSON_CONTENT_TYPE, headers)
+
+    def _send_error_json(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+        self._send_json(status, {"code": str(status), "message": message, "data": None}, headers)
+
+    def _send_bytes(
+        self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (signature fixed by the base class)
+        logger.debug("%s %s", self.address_string(), format % args)
+
+
+def _parse_positive_int(text: str) -> int | None:
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value >= 1 else None
