@@ -1,0 +1,369 @@
+"""Audit of candidate marts: Great Expectations suites, domain checks and batch gates.
+
+Each published mart has a suite ``expectations/<mart>.json`` in the GX 1.x format. An
+expectation whose ``meta`` carries a ``severity`` is a row-level rule: rows it rejects become
+decisions (``block`` quarantines the record, ``warn`` publishes it with a quality flag). Every
+other expectation is dataset-level, and its failure blocks the whole batch. Candidates are
+validated as pandas DataFrames read from Parquet, because GX SQL datasources on DuckDB fail
+with ``MetricResolutionError``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+logger = logging.getLogger(__name__)
+
+SEVERITIES = ("block", "warn")
+
+# The key that identifies rows of each mart in row-level results.
+MART_KEYS = {
+    "fct_service_item": "service_item_id",
+    "dim_department": "department_id",
+    "dim_region": "region_code",
+    "mart_service_themes": "service_item_id",
+}
+
+
+class AuditConfigError(ValueError):
+    """An expectation suite or the gate file is invalid."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One row-level rule that rejected one record."""
+
+    mart: str
+    row_key: str
+    rule_id: str
+    severity: str
+    field: str
+    value: str | None
+    reason_zh: str
+    reason_en: str
+
+
+@dataclass
+class GateResult:
+    gate: str
+    passed: bool
+    observed: Any = None
+    threshold: Any = None
+    message_zh: str = ""
+    message_en: str = ""
+
+
+@dataclass
+class AuditResult:
+    passed: bool
+    gates: list[GateResult]
+    decisions: list[Decision]
+    expectation_results: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def blocked_keys(self) -> set[str]:
+        return {d.row_key for d in self.decisions if d.severity == "block" and d.mart == "fct_service_item"}
+
+    def failed_gates(self) -> list[GateResult]:
+        return [gate for gate in self.gates if not gate.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "gates": [asdict(gate) for gate in self.gates],
+            "expectation_results": self.expectation_results,
+            "rule_counts": rule_counts(self.decisions),
+        }
+
+
+def rule_counts(decisions: list[Decision]) -> dict[str, dict[str, Any]]:
+    counts: dict[str, dict[str, Any]] = {}
+    for decision in decisions:
+        entry = counts.setdefault(
+            decision.rule_id,
+            {"severity": decision.severity, "records": 0, "reason_zh": decision.reason_zh, "reason_en": decision.reason_en},
+        )
+        entry["records"] += 1
+    return dict(sorted(counts.items()))
+
+
+@dataclass(frozen=True)
+class GateThresholds:
+    max_block_share: float
+    max_warn_share: float
+
+
+def load_thresholds(path: Path) -> GateThresholds:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise AuditConfigError(f"{path}: cannot read the gate thresholds: {error}") from error
+    thresholds = data.get("thresholds", {})
+    values = {}
+    for name in ("max_block_share", "max_warn_share"):
+        value = thresholds.get(name)
+        if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise AuditConfigError(f"{path}: thresholds.{name} must be a share between 0 and 1, got {value!r}")
+        values[name] = float(value)
+    return GateThresholds(**values)
+
+
+def load_suite_definitions(expectations_dir: Path) -> dict[str, dict[str, Any]]:
+    """Read and check every ``<mart>.json`` suite; return them keyed by mart name."""
+    suites = {}
+    for mart in MART_KEYS:
+        path = expectations_dir / f"{mart}.json"
+        if not path.exists():
+            raise AuditConfigError(f"expectation suite {path} not found; every published mart needs one")
+        try:
+            definition = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise AuditConfigError(f"{path}: invalid JSON: {error}") from error
+        if definition.get("name") != mart:
+            raise AuditConfigError(f"{path}: suite name must be {mart!r}, got {definition.get('name')!r}")
+        for index, expectation in enumerate(definition.get("expectations", [])):
+            meta = expectation.get("meta") or {}
+            severity = meta.get("severity")
+            if severity is None:
+                continue
+            where = f"{path}: expectation {index} ({expectation.get('type')})"
+            if severity not in SEVERITIES:
+                raise AuditConfigError(f"{where}: meta.severity must be one of {SEVERITIES}, got {severity!r}")
+            for key in ("rule_id", "field", "reason_zh", "reason_en"):
+                if not meta.get(key):
+                    raise AuditConfigError(f"{where}: a row-level rule needs meta.{key}")
+            if "column" not in expectation.get("kwargs", {}):
+                raise AuditConfigError(f"{where}: a row-level rule must test one column")
+        suites[mart] = definition
+    return suites
+
+
+def _gx_context():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def _raised(exception_info: Any) -> str | None:
+    """Return the exception message when a GX result says its computation raised."""
+    if not exception_info:
+        return None
+    if "raised_exception" in exception_info:
+        infos = [exception_info]
+    else:
+        infos = [value for value in exception_info.values() if isinstance(value, dict)]
+    for info in infos:
+        if info.get("raised_exception"):
+            return info.get("exception_message") or "unknown exception"
+    return None
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    return str(value)
+
+
+def validate_marts(
+    frames: dict[str, pd.DataFrame], suites: dict[str, dict[str, Any]]
+) -> tuple[list[Decision], list[GateResult], list[dict[str, Any]]]:
+    """Validate each mart with its suite; return row decisions, suite gates and result summaries."""
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    context = _gx_context()
+    datasource = context.data_sources.add_pandas("candidates")
+    decisions: list[Decision] = []
+    gates: list[GateResult] = []
+    summaries: list[dict[str, Any]] = []
+
+    for mart, definition in suites.items():
+        key = MART_KEYS[mart]
+        frame = frames[mart]
+        batch_definition = datasource.add_dataframe_asset(mart).add_batch_definition_whole_dataframe(mart)
+        suite = context.suites.add(ExpectationSuite(**definition))
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(
+            suite,
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [key]},
+        )
+
+        dataset_failures = []
+        for expectation_result in result.results:
+            config = expectation_result.expectation_config
+            meta = config.meta or {}
+            column = config.kwargs.get("column")
+            error = _raised(expectation_result.exception_info)
+            unexpected = expectation_result.result.get("unexpected_index_list") or []
+            summaries.append(
+                {
+                    "mart": mart,
+                    "expectation": config.type,
+                    "column": column,
+                    "rule_id": meta.get("rule_id"),
+                    "severity": meta.get("severity", "dataset"),
+                    "success": bool(expectation_result.success),
+                    "unexpected_count": expectation_result.result.get("unexpected_count"),
+                    "exception": error,
+                }
+            )
+            if error is not None:
+                dataset_failures.append(f"{config.type}({column}) raised: {error}")
+                continue
+            if "severity" not in meta:
+                if not expectation_result.success:
+                    dataset_failures.append(f"{config.type}({column or ''}) failed")
+                continue
+            for row in unexpected:
+                decisions.append(
+                    Decision(
+                        mart=mart,
+                        row_key=str(row[key]),
+                        rule_id=meta["rule_id"],
+                        severity=meta["severity"],
+                        field=meta["field"],
+                        value=_as_text(row.get(meta["field"], row.get(column))),
+                        reason_zh=meta["reason_zh"],
+                        reason_en=meta["reason_en"],
+                    )
+                )
+
+        gates.append(
+            GateResult(
+                gate=f"suite:{mart}",
+                passed=not dataset_failures,
+                observed=dataset_failures or "all dataset-level expectations met",
+                message_zh="数据集级校验全部通过" if not dataset_failures else "数据集级校验未通过：" + "；".join(dataset_failures),
+                message_en="all dataset-level expectations met" if not dataset_failures else "; ".join(dataset_failures),
+            )
+        )
+    return decisions, gates, summaries
+
+
+def _attach_values(decisions: list[Decision], frames: dict[str, pd.DataFrame]) -> list[Decision]:
+    """Fill each decision's value from the rule's field, which may differ from the tested column."""
+    fct = frames["fct_service_item"].set_index("service_item_id", drop=False)
+    completed = []
+    for decision in decisions:
+        value = decision.value
+        if decision.mart == "fct_service_item" and decision.field in fct.columns and decision.row_key in fct.index:
+            value = _as_text(fct.at[decision.row_key, decision.field])
+        completed.append(
+            Decision(**{**asdict(decision), "value": value})
+        )
+    return completed
+
+
+def check_domain(frames: dict[str, pd.DataFrame], blocked: set[str]) -> list[GateResult]:
+    """Checks across marts that no single-table expectation can express."""
+    fct = frames["fct_service_item"]
+    records = frames["fct_source_record"]
+    themes = frames["mart_service_themes"]
+    departments = frames["dim_department"]
+    gates = []
+
+    item_ids = set(fct["service_item_id"])
+    survivors = records[records["disposition"] == "survivor"]
+    merged = records[records["disposition"] == "merged"]
+    orphans = sorted(set(survivors["service_item_id"]) ^ item_ids)
+    dangling = sorted(set(merged["merged_into_service_item_id"]) - item_ids)
+    conserved = len(records) == len(survivors) + len(merged) and not orphans and not dangling
+    gates.append(
+        GateResult(
+            gate="conservation",
+            passed=conserved,
+            observed={"fetched": len(records), "survivors": len(survivors), "merged": len(merged),
+                      "unmatched_service_item_ids": orphans[:20], "dangling_merges": dangling[:20]},
+            message_zh="每条抓取记录都有唯一去向" if conserved else "存在去向不明的抓取记录",
+            message_en="every fetched record has exactly one disposition" if conserved
+            else "some fetched records have no disposition or point at a missing service item",
+        )
+    )
+
+    themed = set(themes["service_item_id"])
+    missing_from_themes = sorted(item_ids - themed)
+    unknown_in_themes = sorted(themed - item_ids)
+    gates.append(
+        GateResult(
+            gate="theme_coverage",
+            passed=not missing_from_themes and not unknown_in_themes,
+            observed={"missing": missing_from_themes[:20], "unknown": unknown_in_themes[:20]},
+            message_zh="每个事项都已分配主题或列为未分配" if not missing_from_themes and not unknown_in_themes
+            else "主题集市遗漏事项或含有未知事项",
+            message_en="every service item is assigned to a theme or listed as unassigned"
+            if not missing_from_themes and not unknown_in_themes
+            else "the theme mart misses service items or lists unknown ones",
+        )
+    )
+
+    unknown_departments = sorted(set(fct["department_id"].dropna()) - set(departments["department_id"]))
+    gates.append(
+        GateResult(
+            gate="department_reference",
+            passed=not unknown_departments,
+            observed=unknown_departments[:20],
+            message_zh="事项的部门均在部门维表中" if not unknown_departments else "事项引用了部门维表中不存在的部门",
+            message_en="every item's department is in dim_department" if not unknown_departments
+            else "items reference departments missing from dim_department",
+        )
+    )
+    return gates
+
+
+def share_gates(total: int, decisions: list[Decision], thresholds: GateThresholds) -> list[GateResult]:
+    blocked = {d.row_key for d in decisions if d.severity == "block" and d.mart == "fct_service_item"}
+    warned = {d.row_key for d in decisions if d.severity == "warn" and d.mart == "fct_service_item"} - blocked
+    gates = []
+    for gate, keys, limit, label_zh in (
+        ("block_share", blocked, thresholds.max_block_share, "拦截"),
+        ("warn_share", warned, thresholds.max_warn_share, "警告"),
+    ):
+        share = len(keys) / total if total else 0.0
+        passed = share <= limit
+        gates.append(
+            GateResult(
+                gate=gate,
+                passed=passed,
+                observed=round(share, 6),
+                threshold=limit,
+                message_zh=f"{label_zh}记录占比 {share:.2%}，上限 {limit:.2%}",
+                message_en=f"{gate.split('_')[0]} share {share:.2%}, limit {limit:.2%}",
+            )
+        )
+    if total == 0:
+        gates.append(GateResult(gate="non_empty", passed=False, observed=0,
+                                message_zh="候选数据为空", message_en="the candidate batch has no service items"))
+    return gates
+
+
+def audit_candidates(candidate_dir: Path, expectations_dir: Path) -> AuditResult:
+    """Validate the candidate Parquet files in ``candidate_dir`` and decide whether they may publish."""
+    suites = load_suite_definitions(expectations_dir)
+    thresholds = load_thresholds(expectations_dir / "gate.yaml")
+    frames = {
+        name: pd.read_parquet(candidate_dir / f"{name}.parquet")
+        for name in (*MART_KEYS, "fct_source_record")
+    }
+
+    decisions, gates, summaries = validate_marts(frames, suites)
+    decisions = _attach_values(decisions, frames)
+    gates += share_gates(len(frames["fct_service_item"]), decisions, thresholds)
+    blocked = {d.row_key for d in decisions if d.severity == "block" and d.mart == "fct_service_item"}
+    gates += check_domain(frames, blocked)
+
+    passed = all(gate.passed for gate in gates)
+    for gate in gates:
+        log = logger.info if gate.passed else logger.warning
+        log("Gate %s %s: %s", gate.gate, "passed" if gate.passed else "failed", gate.message_en)
+    return AuditResult(passed=passed, gates=gates, decisions=decisions, expectation_results=summaries)

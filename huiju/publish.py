@@ -1,0 +1,373 @@
+"""Write-audit-publish: candidate export, immutable versions and the atomic switch of ``current``.
+
+Layout under ``<home>/published``::
+
+    candidates/<run_id>/     marts exported from the warehouse, audited here, never read by the portal
+    versions/<version_id>/   one immutable published version (Parquet marts, feed.json, manifest.json)
+    rejected/<run_id>/       audit results of a batch that did not pass
+    current -> versions/<version_id>   symbolic link, replaced in one rename
+
+Readers resolve ``current`` once and read only inside that version, so a switch never gives them a
+mix of two versions, and nothing here opens the warehouse while dbt writes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from huiju.audit import AuditResult, Decision
+
+logger = logging.getLogger(__name__)
+
+CANDIDATE_MARTS = {
+    "fct_service_item": "service_item_id",
+    "fct_source_record": "source_record_id",
+    "dim_department": "department_id",
+    "dim_region": "region_code",
+    "mart_service_themes": "service_item_id, audience",
+}
+
+# Columns that change with every run; published content leaves them out so that an unchanged
+# input publishes identical files. The manifest records the run and landing snapshots instead.
+RUN_SPECIFIC_COLUMNS = ("run_id", "landing_file")
+
+AUDIENCE_LABELS = {"natural_person": "面向自然人", "legal_person": "面向法人"}
+
+FEED_LABELS = {
+    "id": "事项标识",
+    "name": "事项名称",
+    "task_code": "实施编码",
+    "catalog_code": "基本编码",
+    "task_type": "事项类型",
+    "department": "实施主体",
+    "region_code": "行政区划代码",
+    "link": "在线办理地址",
+    "themes": "事项主题",
+    "quality_flags": "质量提示",
+    "source_ids": "数据来源",
+}
+
+
+class PublishError(RuntimeError):
+    """A version could not be written or switched to."""
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def export_candidates(warehouse_path: Path, candidate_dir: Path) -> dict[str, int]:
+    """Copy each candidate mart out of the warehouse into Parquet; return row counts."""
+    if candidate_dir.exists():
+        shutil.rmtree(candidate_dir)
+    candidate_dir.mkdir(parents=True)
+    counts = {}
+    with duckdb.connect(str(warehouse_path), read_only=True) as connection:
+        for mart, order in CANDIDATE_MARTS.items():
+            target = candidate_dir / f"{mart}.parquet"
+            connection.execute(
+                f"copy (select * from main.{mart} order by {order}) to '{target}' (format parquet)"
+            )
+            counts[mart] = connection.execute(f"select count(*) from main.{mart}").fetchone()[0]
+    return counts
+
+
+def _decision_table(decisions: list[Decision]) -> pa.Table:
+    schema = pa.schema(
+        [
+            ("service_item_id", pa.string()),
+            ("rule_id", pa.string()),
+            ("severity", pa.string()),
+            ("field", pa.string()),
+            ("value", pa.string()),
+            ("reason_zh", pa.string()),
+            ("reason_en", pa.string()),
+        ]
+    )
+    rows = [
+        {
+            "service_item_id": decision.row_key,
+            "rule_id": decision.rule_id,
+            "severity": decision.severity,
+            "field": decision.field,
+            "value": decision.value,
+            "reason_zh": decision.reason_zh,
+            "reason_en": decision.reason_en,
+        }
+        for decision in decisions
+        if decision.mart == "fct_service_item"
+    ]
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def source_counts(candidate_dir: Path, blocked: set[str]) -> dict[str, dict[str, Any]]:
+    """Count per source: fetched = published + quarantined + merged, from the lineage mart."""
+    with duckdb.connect() as connection:
+        connection.register("blocked", pa.table({"service_item_id": pa.array(sorted(blocked), pa.string())}))
+        rows = connection.execute(
+            f"""
+            select
+                record.source_id,
+                any_value(record.run_id) as run_id,
+                count(*) as fetched,
+                count(*) filter (where record.disposition = 'survivor' and blocked.service_item_id is null) as published,
+                count(*) filter (where record.disposition = 'survivor' and blocked.service_item_id is not null) as quarantined,
+                count(*) filter (where record.disposition = 'merged') as merged
+            from read_parquet('{candidate_dir / "fct_source_record.parquet"}') as record
+            left join blocked on record.service_item_id = blocked.service_item_id
+            group by record.source_id
+            order by record.source_id
+            """
+        ).fetchall()
+    return {
+        source_id: {"run_id": run_id, "fetched": fetched, "published": published,
+                    "quarantined": quarantined, "merged": merged}
+        for source_id, run_id, fetched, published, quarantined, merged in rows
+    }
+
+
+def _write_marts(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, marts_dir: Path) -> None:
+    marts_dir.mkdir()
+    exclude = ", ".join(RUN_SPECIFIC_COLUMNS)
+    fct = candidate_dir / "fct_service_item.parquet"
+    connection.execute(
+        f"""
+        copy (
+            select
+                item.* exclude ({exclude}),
+                coalesce(flags.rule_ids, []::varchar[]) as quality_flags
+            from read_parquet('{fct}') as item
+            left join (
+                select service_item_id, list(distinct rule_id order by rule_id) as rule_ids
+                from decisions where severity = 'warn' group by service_item_id
+            ) as flags using (service_item_id)
+            where item.service_item_id not in (select service_item_id from decisions where severity = 'block')
+            order by item.service_item_id
+        ) to '{marts_dir / "fct_service_item.parquet"}' (format parquet)
+        """
+    )
+    connection.execute(
+        f"""
+        copy (
+            select * from read_parquet('{candidate_dir / "mart_service_themes.parquet"}')
+            where service_item_id not in (select service_item_id from decisions where severity = 'block')
+            order by service_item_id, audience nulls last
+        ) to '{marts_dir / "mart_service_themes.parquet"}' (format parquet)
+        """
+    )
+    for mart in ("dim_department", "dim_region"):
+        connection.execute(
+            f"""
+            copy (select * from read_parquet('{candidate_dir / f"{mart}.parquet"}') order by {CANDIDATE_MARTS[mart]})
+            to '{marts_dir / f"{mart}.parquet"}' (format parquet)
+            """
+        )
+
+
+def _write_quarantine(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, version_dir: Path) -> None:
+    """Quarantine: one row per blocked record and rule, with its source record; flags: warn decisions."""
+    connection.execute(
+        f"""
+        copy (
+            select
+                decisions.service_item_id,
+                record.source_record_id,
+                record.source_id,
+                decisions.rule_id,
+                decisions.field,
+                decisions.value,
+                decisions.reason_zh,
+                decisions.reason_en,
+                record.record::varchar as source_record
+            from decisions
+            inner join read_parquet('{candidate_dir / "fct_source_record.parquet"}') as record
+                on record.service_item_id = decisions.service_item_id and record.disposition = 'survivor'
+            where decisions.severity = 'block'
+            order by record.source_record_id, decisions.rule_id
+        ) to '{version_dir / "quarantine.parquet"}' (format parquet)
+        """
+    )
+    connection.execute(
+        f"""
+        copy (
+            select
+                decisions.service_item_id,
+                item.source_record_id,
+                item.source_id,
+                decisions.rule_id,
+                decisions.field,
+                decisions.value,
+                decisions.reason_zh,
+                decisions.reason_en
+            from decisions
+            inner join read_parquet('{candidate_dir / "fct_service_item.parquet"}') as item using (service_item_id)
+            where decisions.severity = 'warn'
+              and decisions.service_item_id not in (select service_item_id from decisions where severity = 'block')
+            order by item.source_record_id, decisions.rule_id
+        ) to '{version_dir / "quality_flags.parquet"}' (format parquet)
+        """
+    )
+
+
+def _write_feed(connection: duckdb.DuckDBPyConnection, version_dir: Path) -> int:
+    """Write ``feed.json``: the published service items with their themes and quality flags."""
+    marts = version_dir / "marts"
+    audience_cases = " ".join(f"when '{key}' then '{label}'" for key, label in AUDIENCE_LABELS.items())
+    rows = connection.execute(
+        f"""
+        with themes as (
+            select
+                service_item_id,
+                list(
+                    {{'audience': audience::varchar, 'audience_label': case audience::varchar {audience_cases} end,
+                      'code': theme_code::varchar, 'label': theme_label::varchar, 'rule_id': rule_id}}
+                    order by audience
+                ) filter (where not coalesce(is_unassigned, false)) as themes
+            from read_parquet('{marts / "mart_service_themes.parquet"}')
+            group by service_item_id
+        ),
+
+        flags as (
+            select
+                service_item_id,
+                list({{'rule_id': rule_id, 'reason_zh': reason_zh, 'reason_en': reason_en}} order by rule_id) as flags
+            from read_parquet('{version_dir / "quality_flags.parquet"}')
+            group by service_item_id
+        )
+
+        select to_json({{
+            'id': item.service_item_id,
+            'name': item.task_name,
+            'task_code': item.task_code,
+            'catalog_code': item.catalog_code,
+            'task_type': {{'code': item.task_type_code, 'label': item.task_type_label}},
+            'department': {{'id': item.department_id, 'name': item.dept_name, 'code': item.dept_code}},
+            'region_code': item.region_code,
+            'link': item.link_url,
+            'themes': coalesce(themes.themes, []),
+            'quality_flags': coalesce(flags.flags, []),
+            'source_ids': [item.source_id]
+        }})::varchar
+        from read_parquet('{marts / "fct_service_item.parquet"}') as item
+        left join themes using (service_item_id)
+        left join flags using (service_item_id)
+        order by item.service_item_id
+        """
+    ).fetchall()
+    with open(version_dir / "feed.json", "w", encoding="utf-8") as handle:
+        handle.write('{"schema_version": 1, "labels": ')
+        handle.write(json.dumps(FEED_LABELS, ensure_ascii=False, sort_keys=True))
+        handle.write(', "items": [\n')
+        handle.write(",\n".join(row[0] for row in rows))
+        handle.write("\n]}\n")
+    return len(rows)
+
+
+def _content_files(version_dir: Path) -> list[Path]:
+    return sorted(path for path in version_dir.rglob("*") if path.is_file() and path.name != "manifest.json")
+
+
+def current_version(publish_dir: Path) -> str | None:
+    link = publish_dir / "current"
+    if not link.is_symlink():
+        return None
+    return Path(os.readlink(link)).name
+
+
+def switch_current(publish_dir: Path, version_id: str) -> None:
+    """Point ``current`` at ``versions/<version_id>`` with one atomic rename."""
+    target = publish_dir / "versions" / version_id
+    if not (target / "manifest.json").exists():
+        raise PublishError(f"version {version_id} has no manifest.json in {target}; refusing to make it current")
+    temporary = publish_dir / f".current.tmp-{os.getpid()}"
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    os.symlink(Path("versions") / version_id, temporary)
+    os.replace(temporary, publish_dir / "current")
+    logger.info("Current version is now %s", version_id)
+
+
+def write_version(
+    *,
+    publish_dir: Path,
+    candidate_dir: Path,
+    audit: AuditResult,
+    run_id: str,
+    created_at: datetime,
+    sources: dict[str, dict[str, Any]],
+) -> tuple[str, dict[str, Any]]:
+    """Write a new immutable version from audited candidates and return its id and manifest.
+
+    The version is assembled in a hidden directory and renamed into ``versions/`` only when
+    complete; ``current`` is not touched here.
+    """
+    versions_dir = publish_dir / "versions"
+    versions_dir.mkdir(parents=True, exist_ok=True)
+    staging = versions_dir / f".staging-{run_id}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+
+    with duckdb.connect() as connection:
+        connection.register("decisions", _decision_table(audit.decisions))
+        _write_marts(connection, candidate_dir, staging / "marts")
+        _write_quarantine(connection, candidate_dir, staging)
+        published_items = _write_feed(connection, staging)
+        mart_rows = {
+            path.stem: connection.execute(f"select count(*) from read_parquet('{path}')").fetchone()[0]
+            for path in sorted((staging / "marts").glob("*.parquet"))
+        }
+        quarantined_rows = connection.execute(
+            f"select count(*) from read_parquet('{staging / 'quarantine.parquet'}')"
+        ).fetchone()[0]
+    _write_json(staging / "audit.json", audit.to_dict())
+
+    files = {str(path.relative_to(staging)): _sha256_file(path) for path in _content_files(staging)}
+    content_digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode("utf-8")).hexdigest()
+    version_id = f"v{created_at:%Y%m%dT%H%M%SZ}-{content_digest[:8]}"
+    manifest = {
+        "version": version_id,
+        "run_id": run_id,
+        "created_at": created_at.isoformat(),
+        "content_sha256": content_digest,
+        "files": files,
+        "row_counts": {**mart_rows, "feed_items": published_items, "quarantine_rows": quarantined_rows},
+        "sources": sources,
+        "gates": [asdict(gate) for gate in audit.gates],
+    }
+    _write_json(staging / "manifest.json", manifest)
+
+    final = versions_dir / version_id
+    if final.exists():
+        raise PublishError(f"version {version_id} already exists in {versions_dir}")
+    os.rename(staging, final)
+    logger.info("Wrote version %s with %d service items", version_id, published_items)
+    return version_id, manifest
+
+
+def write_rejection(publish_dir: Path, run_id: str, audit: AuditResult) -> Path:
+    """Record a blocked batch's audit result and decisions; ``current`` stays as it was."""
+    target = publish_dir / "rejected" / run_id
+    target.mkdir(parents=True, exist_ok=True)
+    _write_json(target / "audit.json", audit.to_dict())
+    _write_json(target / "decisions.json", [asdict(decision) for decision in audit.decisions])
+    return target

@@ -1,0 +1,213 @@
+"""Audit gates and the write-audit-publish switch, on small candidate marts written as Parquet."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from huiju import audit as audit_module
+from huiju import publish
+from huiju.settings import PROJECT_ROOT
+
+EXPECTATIONS = PROJECT_ROOT / "expectations"
+LINK = "http://www.sczwfw.gov.cn/jiq/front/transition/ywTransToDetail?areaCode=511602000000"
+
+
+def _item(item_id: str, **overrides) -> dict:
+    item = {
+        "service_item_id": item_id,
+        "match_key": f"key-{item_id}",
+        "task_name": f"事项{item_id}",
+        "task_name_raw": f"事项{item_id}",
+        "task_code": "511A0138000000-511602000000-000-115113010833722043-1-00",
+        "catalog_code": "511A0138000000",
+        "region_code": "511602000000",
+        "agency_code": "115113010833722043",
+        "code_version": "1",
+        "handle_item_code": "00",
+        "task_code_pattern": "standard",
+        "task_type_code": "01",
+        "task_type_label": "行政许可",
+        "department_id": "d1",
+        "dept_name": "区教科体局",
+        "dept_code": "083372204",
+        "link_url": LINK,
+        "link_area_code": "511602000000",
+        "has_usable_link": True,
+        "region_code_status": "valid",
+        "agency_code_status": "valid_uscc",
+        "dept_code_status": "valid_org_code",
+        "source_id": "jky",
+        "source_format": "json_api",
+        "source_record_id": f"jky#{item_id}",
+        "record_position": int(item_id),
+        "run_id": "r1",
+        "landing_file": "/landing/jky/r1/page-0001.json",
+        "merged_record_count": 0,
+    }
+    item.update(overrides)
+    return item
+
+
+def _write_candidates(directory: Path, items: list[dict], merged: list[tuple[str, str]] = ()) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    fct = pd.DataFrame(items)
+    fct.to_parquet(directory / "fct_service_item.parquet")
+    records = [
+        {"source_record_id": item["source_record_id"], "source_id": item["source_id"], "source_format": "json_api",
+         "run_id": "r1", "landing_file": item["landing_file"], "record_position": item["record_position"],
+         "service_item_id": item["service_item_id"], "disposition": "survivor", "merged_into_service_item_id": None,
+         "record": json.dumps({"task_name": item["task_name_raw"]}, ensure_ascii=False)}
+        for item in items
+    ]
+    for record_id, into in merged:
+        records.append({"source_record_id": record_id, "source_id": "jky", "source_format": "json_api", "run_id": "r1",
+                        "landing_file": "/landing/jky/r1/page-0001.json", "record_position": 99,
+                        "service_item_id": into, "disposition": "merged", "merged_into_service_item_id": into,
+                        "record": "{}"})
+    pd.DataFrame(records).to_parquet(directory / "fct_source_record.parquet")
+    pd.DataFrame([{"department_id": "d1", "dept_name": "区教科体局"}]).to_parquet(directory / "dim_department.parquet")
+    pd.DataFrame([{"region_code": "511602000000", "status": "valid"}]).to_parquet(directory / "dim_region.parquet")
+    themes = [
+        {"service_item_id": item["service_item_id"], "audience": None, "theme_code": None, "theme_label": None,
+         "rule_id": "unassigned", "is_unassigned": True}
+        for item in items
+    ]
+    pd.DataFrame(themes).to_parquet(directory / "mart_service_themes.parquet")
+    return directory
+
+
+def _gate(result, name):
+    return next(gate for gate in result.gates if gate.gate == name)
+
+
+@pytest.fixture
+def mixed_batch(tmp_path):
+    items = [_item(str(number)) for number in range(1, 40)]
+    items.append(_item("40", task_name=None, task_name_raw=""))
+    items.append(_item("41", has_usable_link=False, link_url="javascript:void(0)"))
+    items.append(_item("42", agency_code_status="placeholder", agency_code="2222222222222"))
+    items.append(_item("43", dept_code_status="lowercase_check_character", dept_code="11511301452259996u"))
+    return _write_candidates(tmp_path / "candidates" / "r1", items, merged=[("jky#dup", "1")])
+
+
+def test_block_and_warn_rules_decide_rows(mixed_batch):
+    result = audit_module.audit_candidates(mixed_batch, EXPECTATIONS)
+    decisions = {(d.row_key, d.rule_id): d for d in result.decisions}
+
+    assert decisions[("40", "missing_name")].severity == "block"
+    assert decisions[("41", "unusable_link")].value == "javascript:void(0)"
+    assert decisions[("42", "task_code_agency_placeholder")].value == "2222222222222"
+    assert decisions[("42", "task_code_agency_placeholder")].severity == "warn"
+    assert decisions[("43", "dept_code_lowercase_check_character")].value == "11511301452259996u"
+    assert result.blocked_keys == {"40", "41"}
+    assert all(decision.reason_zh and decision.reason_en for decision in result.decisions)
+
+
+def test_share_gates_block_batch(mixed_batch, tmp_path):
+    strict = tmp_path / "expectations"
+    shutil.copytree(EXPECTATIONS, strict)
+    (strict / "gate.yaml").write_text("thresholds:\n  max_block_share: 0.01\n  max_warn_share: 0.5\n", encoding="utf-8")
+
+    result = audit_module.audit_candidates(mixed_batch, strict)
+    assert not result.passed
+    assert not _gate(result, "block_share").passed
+    assert _gate(result, "warn_share").passed
+
+
+def test_expectations_report_no_exceptions(mixed_batch):
+    result = audit_module.audit_candidates(mixed_batch, EXPECTATIONS)
+    assert result.expectation_results
+    assert [entry for entry in result.expectation_results if entry["exception"]] == []
+
+
+def test_duplicate_ids_fail_dataset_suite(tmp_path):
+    candidates = _write_candidates(tmp_path / "c", [_item("1"), _item("1", source_record_id="jky#1b")])
+    result = audit_module.audit_candidates(candidates, EXPECTATIONS)
+    assert not _gate(result, "suite:fct_service_item").passed
+    assert not result.passed
+
+
+def test_unthemed_item_fails_domain_check(tmp_path):
+    candidates = _write_candidates(tmp_path / "c", [_item("1"), _item("2")])
+    themes = pd.read_parquet(candidates / "mart_service_themes.parquet")
+    themes[themes["service_item_id"] == "1"].to_parquet(candidates / "mart_service_themes.parquet")
+
+    result = audit_module.audit_candidates(candidates, EXPECTATIONS)
+    assert not _gate(result, "theme_coverage").passed
+
+
+def test_invalid_severity_is_rejected(tmp_path):
+    broken = tmp_path / "expectations"
+    shutil.copytree(EXPECTATIONS, broken)
+    suite = json.loads((broken / "fct_service_item.json").read_text(encoding="utf-8"))
+    suite["expectations"][-1]["meta"]["severity"] = "fatal"
+    (broken / "fct_service_item.json").write_text(json.dumps(suite), encoding="utf-8")
+
+    with pytest.raises(audit_module.AuditConfigError, match="fct_service_item.json.*severity"):
+        audit_module.load_suite_definitions(broken)
+
+
+def test_publish_writes_version_and_quarantine(mixed_batch, tmp_path):
+    result = audit_module.audit_candidates(mixed_batch, EXPECTATIONS)
+    publish_dir = tmp_path / "published"
+    counts = publish.source_counts(mixed_batch, result.blocked_keys)
+    version, manifest = publish.write_version(
+        publish_dir=publish_dir, candidate_dir=mixed_batch, audit=result, run_id="r1",
+        created_at=datetime(2026, 12, 4, tzinfo=timezone.utc), sources=counts,
+    )
+    publish.switch_current(publish_dir, version)
+    current = publish_dir / "current"
+
+    assert counts["jky"] == {"run_id": "r1", "fetched": 44, "published": 41, "quarantined": 2, "merged": 1}
+    items = pd.read_parquet(current / "marts" / "fct_service_item.parquet")
+    assert set(items["service_item_id"]) == {str(n) for n in range(1, 44)} - {"40", "41"}
+    assert "run_id" not in items.columns
+    assert list(items.loc[items["service_item_id"] == "42", "quality_flags"].iloc[0]) == ["task_code_agency_placeholder"]
+    quarantine = pd.read_parquet(current / "quarantine.parquet")
+    assert set(quarantine["rule_id"]) == {"missing_name", "unusable_link"}
+    assert quarantine["source_record"].notna().all()
+    feed = json.loads((current / "feed.json").read_text(encoding="utf-8"))
+    assert len(feed["items"]) == 41
+    assert manifest["row_counts"]["quarantine_rows"] == 2
+    assert publish.current_version(publish_dir) == version
+
+
+def test_switch_refuses_incomplete_version(tmp_path):
+    (tmp_path / "versions" / "v1").mkdir(parents=True)
+    with pytest.raises(publish.PublishError, match="manifest.json"):
+        publish.switch_current(tmp_path, "v1")
+
+
+def test_readers_never_see_missing_current(tmp_path):
+    """Readers resolving ``current`` while it switches always find a complete version."""
+    for version in ("v1", "v2"):
+        (tmp_path / "versions" / version).mkdir(parents=True)
+        (tmp_path / "versions" / version / "manifest.json").write_text(json.dumps({"version": version}))
+    publish.switch_current(tmp_path, "v1")
+    errors: list[Exception] = []
+    stop = threading.Event()
+
+    def read_loop():
+        while not stop.is_set():
+            try:
+                version = json.loads((tmp_path / "current" / "manifest.json").read_text())["version"]
+                assert version in ("v1", "v2")
+            except Exception as error:  # noqa: BLE001 - collected for the assertion below
+                errors.append(error)
+
+    reader = threading.Thread(target=read_loop)
+    reader.start()
+    for index in range(300):
+        publish.switch_current(tmp_path, "v2" if index % 2 == 0 else "v1")
+    stop.set()
+    reader.join()
+    assert errors == []
+    assert os.readlink(tmp_path / "current") in ("versions/v1", "versions/v2")
