@@ -1,0 +1,1 @@
+"""Prefect flows: harvest, transform, audit and publish, chained by the pipeline flow."""

@@ -1,0 +1,108 @@
+"""Pipeline flow: harvest → transform → audit → publish, with one run record per run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from connectors.registry import load_registry
+from flows.audit import audit_flow
+from flows.harvest import harvest_flow
+from flows.publish import publish_flow
+from flows.transform import transform_flow
+from huiju.publish import current_version
+from huiju.runs import RunRecord, RunStore, SourceRecord, new_run_id, utc_now
+from huiju.settings import Settings
+
+
+class PipelineError(RuntimeError):
+    """A stage failed; the run record names the stage and the reason."""
+
+
+def _settings(home: str | None, sources_file: str | None) -> Settings:
+    overrides = {key: value for key, value in {"home": home, "sources_file": sources_file}.items() if value}
+    return Settings(**overrides)
+
+
+@flow(name="huiju-pipeline")
+def pipeline_flow(home: str | None = None, sources_file: str | None = None) -> dict[str, Any]:
+    """Run every stage once and return the run record as a dict.
+
+    A blocked audit ends the run with status ``blocked`` and leaves the current version in place;
+    a failing stage ends it with status ``failed`` and raises ``PipelineError``.
+    """
+    logger = get_run_logger()
+    settings = _settings(home, sources_file)
+    store = RunStore(settings.runs_dir)
+    created_at = utc_now()
+    run = RunRecord(run_id=new_run_id(created_at), started_at=created_at.isoformat())
+    registry = load_registry(settings.sources_file)
+    for source in registry.sources:
+        run.sources[source.id] = SourceRecord(
+            source_id=source.id, owner_department=source.owner_department, source_format=source.format
+        )
+    store.save(run)
+    logger.info("Run %s started with %d sources", run.run_id, len(registry.sources))
+
+    stage = None
+    try:
+        stage = run.stage("harvest")
+        harvest = harvest_flow(run.run_id, home=str(settings.home), sources_file=str(settings.sources_file))
+        for source_id, outcome in harvest["sources"].items():
+            record = run.sources[source_id]
+            record.status = outcome["status"]
+            record.pages = outcome.get("pages")
+            record.bytes = outcome.get("bytes")
+            record.snapshot_id = outcome.get("snapshot_id")
+            record.error = outcome.get("error")
+        failed = sorted(source_id for source_id, outcome in harvest["sources"].items() if outcome["status"] != "landed")
+        stage.finish("succeeded" if not failed else "partial", failed_sources=failed,
+                     landed_sources=len(harvest["sources"]) - len(failed))
+        store.save(run)
+        if len(failed) == len(harvest["sources"]):
+            raise PipelineError(f"every source failed to harvest: {', '.join(failed)}")
+
+        stage = run.stage("transform")
+        transform = transform_flow(run.run_id, home=str(settings.home))
+        stage.finish("succeeded", **transform)
+        store.save(run)
+
+        stage = run.stage("audit")
+        audited = audit_flow(run.run_id, home=str(settings.home))
+        audit = audited["result"]
+        run.gates = [gate.__dict__ for gate in audit.gates]
+        stage.finish("passed" if audit.passed else "blocked", candidate_rows=audited["candidate_rows"],
+                     rule_counts=audit.to_dict()["rule_counts"])
+        store.save(run)
+
+        stage = run.stage("publish")
+        published = publish_flow(run.run_id, audit, created_at, harvest["sources"], home=str(settings.home))
+        if published["blocked"]:
+            stage.finish("skipped", reasons=published["reasons"], rejection_dir=published["rejection_dir"])
+            run.status = "blocked"
+            run.message = f"audit blocked the batch: {published['reasons']}"
+        else:
+            manifest = published["manifest"]
+            for source_id, counts in manifest["sources"].items():
+                record = run.sources[source_id]
+                record.fetched = counts["fetched"]
+                record.published = counts["published"]
+                record.quarantined = counts["quarantined"]
+                record.merged = counts["merged"]
+                record.is_stale = counts["is_stale"]
+            run.published_version = published["version"]
+            stage.finish("succeeded", version=published["version"], content_sha256=manifest["content_sha256"])
+            run.status = "succeeded" if not failed else "partial"
+    except Exception as error:
+        if stage is not None and stage.status == "running":
+            stage.finish("failed", error=f"{type(error).__name__}: {error}")
+        run.status = "failed"
+        run.message = f"{stage.stage if stage else 'setup'} failed: {type(error).__name__}: {error}"
+        raise PipelineError(run.message) from error
+    finally:
+        run.current_version = current_version(settings.publish_dir)
+        run.finished_at = utc_now().isoformat()
+        store.save(run, final=True)
+        logger.info("Run %s ended: %s", run.run_id, run.status)
+    return run.to_dict()

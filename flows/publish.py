@@ -1,0 +1,72 @@
+"""Publish flow: write an audited batch as a new immutable version and switch to it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from huiju import publish
+from huiju.audit import AuditResult, audit_candidates
+from huiju.runs import utc_now
+from huiju.settings import Settings
+
+
+@task(name="write-version", cache_policy=NO_CACHE)
+def write_version(settings: Settings, run_id: str, audit: AuditResult, created_at: datetime,
+                  harvest_sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    candidate_dir = settings.publish_dir / "candidates" / run_id
+    counts = publish.source_counts(candidate_dir, audit.blocked_keys)
+    sources = {}
+    for source_id, outcome in harvest_sources.items():
+        entry = dict(counts.get(source_id, {"fetched": 0, "published": 0, "quarantined": 0, "merged": 0}))
+        entry["status"] = outcome["status"]
+        entry["snapshot_id"] = outcome.get("snapshot_id")
+        # A source that failed this run publishes its last loaded rows, marked stale.
+        entry["is_stale"] = entry.get("run_id") not in (None, run_id)
+        sources[source_id] = entry
+    version_id, manifest = publish.write_version(
+        publish_dir=settings.publish_dir, candidate_dir=candidate_dir, audit=audit,
+        run_id=run_id, created_at=created_at, sources=sources,
+    )
+    return {"version": version_id, "manifest": manifest}
+
+
+@task(name="switch-current", cache_policy=NO_CACHE)
+def switch_current(settings: Settings, version_id: str) -> None:
+    publish.switch_current(settings.publish_dir, version_id)
+
+
+@flow(name="huiju-publish")
+def publish_flow(
+    run_id: str,
+    audit: AuditResult | None = None,
+    created_at: datetime | None = None,
+    harvest_sources: dict[str, dict[str, Any]] | None = None,
+    home: str | None = None,
+) -> dict[str, Any]:
+    """Publish the audited candidates of ``run_id``; a blocked batch is recorded and ``current`` stays.
+
+    Run on its own, the flow audits the run's candidates again and takes the sources from them.
+    """
+    logger = get_run_logger()
+    settings = Settings(**({"home": home} if home else {}))
+    candidate_dir = settings.publish_dir / "candidates" / run_id
+    if not candidate_dir.exists():
+        raise FileNotFoundError(f"no candidates for run {run_id} in {candidate_dir}; run the audit flow first")
+    if audit is None:
+        audit = audit_candidates(candidate_dir, settings.expectations_dir)
+    if harvest_sources is None:
+        harvest_sources = {source_id: {"status": "unknown"} for source_id in publish.source_counts(candidate_dir, set())}
+    created_at = created_at or utc_now()
+    if not audit.passed:
+        where = publish.write_rejection(settings.publish_dir, run_id, audit)
+        reasons = "; ".join(f"{gate.gate}: {gate.message_en}" for gate in audit.failed_gates())
+        logger.error("Run %s blocked, current version unchanged: %s (details in %s)", run_id, reasons, where)
+        return {"version": None, "blocked": True, "reasons": reasons, "rejection_dir": str(where)}
+    written = write_version(settings, run_id, audit, created_at, harvest_sources)
+    switch_current(settings, written["version"])
+    logger.info("Published version %s", written["version"])
+    return {"version": written["version"], "blocked": False, "manifest": written["manifest"]}

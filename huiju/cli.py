@@ -1,0 +1,216 @@
+"""The ``huiju`` command: run the pipeline, run the demo, list sources, show the last run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from huiju.settings import Settings
+
+DEMO_BASE_URL_VARIABLE = "HUIJU_DEPT_BASE_URL"
+
+
+def _settings(arguments: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(arguments, "home", None):
+        overrides["home"] = Path(arguments.home)
+    if getattr(arguments, "sources", None):
+        overrides["sources_file"] = Path(arguments.sources)
+    return Settings(**overrides)
+
+
+def _width(text: str) -> int:
+    """Display width in a terminal: CJK characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _pad(text: Any, width: int, right: bool = False) -> str:
+    text = "" if text is None else str(text)
+    gap = " " * max(width - _width(text), 0)
+    return gap + text if right else text + gap
+
+
+def format_department_summary(run: dict[str, Any]) -> str:
+    """Render the per-department counts of a run record as a table with Chinese headings."""
+    headings = ["部门", "来源", "格式", "状态", "抓取", "发布", "隔离", "合并"]
+    rows = []
+    totals = {"fetched": 0, "published": 0, "quarantined": 0, "merged": 0}
+    for source in sorted(run["sources"].values(), key=lambda item: item["owner_department"]):
+        for key in totals:
+            totals[key] += source.get(key) or 0
+        status = source["status"] + (" (stale)" if source.get("is_stale") else "")
+        rows.append([source["owner_department"], source["source_id"], source["source_format"], status,
+                     source.get("fetched"), source.get("published"), source.get("quarantined"), source.get("merged")])
+    rows.append(["合计", f"{len(run['sources'])} 个来源", "", "", *totals.values()])
+    widths = [max(_width(str(row[i] if row[i] is not None else "")) for row in [headings, *rows]) for i in range(len(headings))]
+    lines = []
+    for index, row in enumerate([headings, *rows]):
+        if index == len(rows):
+            lines.append("  ".join("-" * width for width in widths))
+        lines.append("  ".join(_pad(value, widths[i], right=i >= 4) for i, value in enumerate(row)))
+    return "\n".join(lines)
+
+
+def _print_run_outcome(run: dict[str, Any], settings: Settings) -> None:
+    print()
+    print(format_department_summary(run))
+    totals = {key: sum((source.get(key) or 0) for source in run["sources"].values())
+              for key in ("fetched", "published", "quarantined", "merged")}
+    print()
+    print(f"运行 {run['run_id']}：{run['status']}")
+    print(f"抓取 {totals['fetched']} = 发布 {totals['published']} + 隔离 {totals['quarantined']} + 合并 {totals['merged']}")
+    if run.get("published_version"):
+        version_dir = settings.publish_dir / "versions" / run["published_version"]
+        print(f"已发布版本：{run['published_version']}")
+        print(f"门户数据：{settings.publish_dir / 'current' / 'feed.json'}")
+        print(f"版本目录：{version_dir}")
+    else:
+        print(f"未发布新版本：{run.get('message')}")
+        print(f"当前版本：{run.get('current_version') or '无'}")
+
+
+def _run_pipeline(settings: Settings) -> dict[str, Any]:
+    from flows.pipeline import PipelineError, pipeline_flow
+
+    try:
+        return pipeline_flow(home=str(settings.home), sources_file=str(settings.sources_file))
+    except PipelineError as error:
+        print(f"huiju: pipeline failed: {error}", file=sys.stderr)
+        raise SystemExit(1) from error
+
+
+def command_run(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+    run = _run_pipeline(settings)
+    _print_run_outcome(run, settings)
+    return 0 if run["status"] in ("succeeded", "partial") else 2
+
+
+def command_demo(arguments: argparse.Namespace) -> int:
+    """Serve the bundled real catalog from local department systems and run the pipeline on it."""
+    from department_systems.server import DepartmentSystemServer
+
+    settings = _settings(arguments)
+    with DepartmentSystemServer() as server:
+        os.environ[DEMO_BASE_URL_VARIABLE] = server.base_url
+        print(f"本地部门系统已启动：{server.base_url}")
+        run = _run_pipeline(settings)
+    _print_run_outcome(run, settings)
+    return 0 if run["status"] in ("succeeded", "partial") else 2
+
+
+def command_sources_list(arguments: argparse.Namespace) -> int:
+    from connectors.registry import load_registry
+
+    settings = _settings(arguments)
+    if arguments.placeholder_urls:
+        os.environ.setdefault(DEMO_BASE_URL_VARIABLE, "http://127.0.0.1:8000")
+    registry = load_registry(settings.sources_file)
+    if arguments.json:
+        print(json.dumps(
+            [{"id": s.id, "name": s.name, "format": s.format, "base_url": s.base_url, "schedule": s.schedule,
+              "owner_department": s.owner_department, "contact": s.contact} for s in registry.sources],
+            ensure_ascii=False, indent=2,
+        ))
+        return 0
+    headings = ["来源", "名称", "格式", "计划", "所属部门", "地址"]
+    rows = [[s.id, s.name, s.format, s.schedule, s.owner_department, s.base_url] for s in registry.sources]
+    widths = [max(_width(str(row[i])) for row in [headings, *rows]) for i in range(len(headings))]
+    for row in [headings, *rows]:
+        print("  ".join(_pad(value, widths[i]) for i, value in enumerate(row)).rstrip())
+    print(f"\n共 {len(rows)} 个来源（{settings.sources_file}）")
+    return 0
+
+
+def status_document(settings: Settings) -> dict[str, Any] | None:
+    """The last run as printed by ``huiju status --json``."""
+    from huiju.runs import RunStore
+
+    run = RunStore(settings.runs_dir).latest()
+    if run is None:
+        return None
+    record = run.to_dict()
+    return {
+        "run_id": record["run_id"],
+        "status": record["status"],
+        "started_at": record["started_at"],
+        "finished_at": record["finished_at"],
+        "message": record["message"],
+        "published_version": record["published_version"],
+        "current_version": record["current_version"],
+        "stages": [
+            {key: stage[key] for key in ("stage", "status", "duration_seconds", "error")}
+            for stage in record["stages"]
+        ],
+        "sources": {
+            source_id: {
+                key: source[key]
+                for key in ("owner_department", "source_format", "status", "fetched", "published",
+                            "quarantined", "merged", "is_stale", "error")
+            }
+            for source_id, source in record["sources"].items()
+        },
+    }
+
+
+def command_status(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+    document = status_document(settings)
+    if document is None:
+        print(f"huiju: no run recorded yet in {settings.runs_dir}; run `huiju run` or `huiju demo` first",
+              file=sys.stderr)
+        return 1
+    if arguments.json:
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return 0
+    from huiju.runs import RunStore
+
+    _print_run_outcome(RunStore(settings.runs_dir).latest().to_dict(), settings)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="huiju", description="Integrate department service catalogs into a portal feed.")
+    parser.add_argument("--home", help="data directory for landing, warehouse, versions and run records (default: ./var or $HUIJU_HOME)")
+    parser.add_argument("--sources", help="source registry YAML (default: sources.yaml or $HUIJU_SOURCES_FILE)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("run", help="run the pipeline once: harvest, transform, audit, publish").set_defaults(handler=command_run)
+    commands.add_parser(
+        "demo", help="start local department systems serving the bundled real catalog and run the pipeline on them"
+    ).set_defaults(handler=command_demo)
+
+    sources = commands.add_parser("sources", help="inspect the source registry")
+    source_commands = sources.add_subparsers(dest="sources_command", required=True)
+    listing = source_commands.add_parser("list", help="list the registered department systems")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.add_argument(
+        "--placeholder-urls", action="store_true",
+        help=f"fill an unset ${DEMO_BASE_URL_VARIABLE} with http://127.0.0.1:8000 so the demo registry can be listed",
+    )
+    listing.set_defaults(handler=command_sources_list)
+
+    status = commands.add_parser("status", help="show the last run")
+    status.add_argument("--json", action="store_true", help="print the last run as JSON")
+    status.set_defaults(handler=command_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    from connectors.registry import RegistryError
+
+    try:
+        return arguments.handler(arguments)
+    except RegistryError as error:
+        print(f"huiju: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

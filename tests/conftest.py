@@ -1,0 +1,24 @@
+"""Shared fixtures: a Prefect test harness for the whole session, and a temporary Prefect home."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Prefect reads its home when first imported, so it is set before any test module imports Prefect.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="huiju-prefect-home-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One ephemeral Prefect API for every flow test; its server needs 10+ seconds to start."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield

@@ -1,0 +1,142 @@
+"""End-to-end runs of the pipeline flow against local department systems serving the real catalog."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from department_systems.server import DepartmentSystemServer
+from huiju.cli import main as cli_main
+
+pytestmark = pytest.mark.e2e
+
+REAL_RECORD_COUNT = 1135
+REAL_DEPARTMENT_COUNT = 34
+
+
+@pytest.fixture(scope="module")
+def department_server():
+    with DepartmentSystemServer() as server:
+        previous = os.environ.get("HUIJU_DEPT_BASE_URL")
+        os.environ["HUIJU_DEPT_BASE_URL"] = server.base_url
+        yield server
+        if previous is None:
+            os.environ.pop("HUIJU_DEPT_BASE_URL", None)
+        else:
+            os.environ["HUIJU_DEPT_BASE_URL"] = previous
+
+
+@pytest.fixture(scope="module")
+def two_runs(prefect_harness, department_server, tmp_path_factory):
+    """The pipeline run twice on unchanged input, into one fresh home."""
+    from flows.pipeline import pipeline_flow
+
+    home = tmp_path_factory.mktemp("home")
+    first = pipeline_flow(home=str(home))
+    first_current = os.readlink(home / "published" / "current")
+    second = pipeline_flow(home=str(home))
+    return home, first, second, first_current
+
+
+def _totals(run: dict) -> Counter:
+    totals: Counter = Counter()
+    for source in run["sources"].values():
+        for key in ("fetched", "published", "quarantined", "merged"):
+            totals[key] += source[key] or 0
+    return totals
+
+
+def test_run_accounts_for_every_record(two_runs):
+    _, first, _, _ = two_runs
+    totals = _totals(first)
+
+    assert first["status"] == "succeeded"
+    assert totals["fetched"] == REAL_RECORD_COUNT
+    assert totals["published"] + totals["quarantined"] + totals["merged"] == REAL_RECORD_COUNT
+    for source_id, source in first["sources"].items():
+        assert source["fetched"] == source["published"] + source["quarantined"] + source["merged"], source_id
+
+
+def test_run_covers_all_departments(two_runs):
+    home, first, _, _ = two_runs
+    departments = {source["owner_department"] for source in first["sources"].values() if source["fetched"]}
+    assert len(departments) == REAL_DEPARTMENT_COUNT
+
+    manifest = json.loads((home / "published" / "current" / "manifest.json").read_text(encoding="utf-8"))
+    assert sum(source["fetched"] for source in manifest["sources"].values()) == REAL_RECORD_COUNT
+    formats = {source["source_format"] for source in first["sources"].values()}
+    assert formats == {"json_api", "csv_export"}
+
+
+def test_real_duplicates_are_merged(two_runs):
+    _, first, _, _ = two_runs
+    assert _totals(first)["merged"] == 2
+
+
+def test_published_feed_matches_counts(two_runs):
+    home, first, _, _ = two_runs
+    current = home / "published" / "current"
+    feed = json.loads((current / "feed.json").read_text(encoding="utf-8"))
+    items = pd.read_parquet(current / "marts" / "fct_service_item.parquet")
+
+    assert len(feed["items"]) == _totals(first)["published"]
+    assert len(items) == len(feed["items"])
+    assert feed["labels"]["name"] == "事项名称"
+    assert items["service_item_id"].is_unique
+
+
+def test_real_defects_are_flagged(two_runs):
+    home, _, _, _ = two_runs
+    audit = json.loads((home / "published" / "current" / "audit.json").read_text(encoding="utf-8"))
+    counts = {rule: entry["records"] for rule, entry in audit["rule_counts"].items()}
+
+    assert counts.get("task_code_agency_placeholder", 0) >= 1
+    assert counts.get("dept_code_truncated", 0) >= 1
+    assert counts.get("task_code_missing_segments", 0) >= 1
+    assert counts.get("dept_code_lowercase_check_character", 0) >= 1
+    assert audit["rule_counts"]["task_code_agency_placeholder"]["severity"] == "warn"
+
+
+def test_second_run_publishes_identical_content(two_runs):
+    home, first, second, first_current = two_runs
+    versions = home / "published" / "versions"
+    first_manifest = json.loads((versions / first["published_version"] / "manifest.json").read_text(encoding="utf-8"))
+    second_manifest = json.loads((versions / second["published_version"] / "manifest.json").read_text(encoding="utf-8"))
+
+    assert second["status"] == "succeeded"
+    assert first["published_version"] != second["published_version"]
+    assert first_manifest["content_sha256"] == second_manifest["content_sha256"]
+    assert first_manifest["files"] == second_manifest["files"]
+    assert Path(first_current).name == first["published_version"]
+    assert os.readlink(home / "published" / "current").endswith(second["published_version"])
+
+
+def test_second_run_duplicates_nothing(two_runs):
+    import duckdb
+
+    home, _, second, _ = two_runs
+    assert _totals(second)["fetched"] == REAL_RECORD_COUNT
+    with duckdb.connect(str(home / "warehouse" / "huiju.duckdb"), read_only=True) as connection:
+        raw_rows = connection.execute(
+            "select (select count(*) from raw.json_api_records) + (select count(*) from raw.csv_export_records)"
+        ).fetchone()[0]
+        items = connection.execute("select count(*) from main.fct_service_item").fetchone()[0]
+    assert raw_rows == REAL_RECORD_COUNT
+    assert items == REAL_RECORD_COUNT - 2
+
+
+def test_status_json_reports_last_run(two_runs, capsys):
+    home, _, second, _ = two_runs
+    assert cli_main(["--home", str(home), "status", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+
+    assert document["run_id"] == second["run_id"]
+    assert document["published_version"] == second["published_version"]
+    assert len(document["sources"]) == REAL_DEPARTMENT_COUNT
+    for source in document["sources"].values():
+        assert set(source) >= {"fetched", "published", "quarantined", "merged"}
