@@ -134,7 +134,10 @@ class DepartmentSystemServer:
         self._stopping.clear()
         self._httpd = httpd
         self._thread = threading.Thread(
-            target=httpd.serve_forever, name="department-system-server", daemon=True
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="department-system-server",
+            daemon=True,
         )
         self._thread.start()
         logger.info("Department system server started at %s", self.base_url)

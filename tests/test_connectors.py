@@ -119,7 +119,7 @@ def test_decode_gb18030_detected():
 
 
 def test_decode_characters_outside_gbk():
-    # 𠀀 (U+20000) is encoded in four bytes and exists in GB18030 only.
+    # 𠀀 (U+20000) takes four bytes in GB18030 and is not in GBK.
     text = "𠀀字事项"
 
     assert decode(text.encode("gb18030")).text == text

@@ -217,6 +217,7 @@ def test_disallowed_host_rejected_before_sending(server, client):
             client.get(url, source_id=SOURCE_ID)
         assert url in str(caught.value)
         assert SOURCE_ID in str(caught.value)
+    assert server.received_requests == []
 
 
 def test_non_http_scheme_rejected(client):

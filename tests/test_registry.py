@@ -1,4 +1,4 @@
-"""Tests of the source registry: the real sources.yaml and every kind of invalid file."""
+"""Tests of the source registry: the real sources.yaml and the kinds of invalid file it rejects."""
 
 from __future__ import annotations
 
