@@ -92,6 +92,9 @@ class HttpClient:
     NOTE: the read timeout applies to each socket read, not to the whole body, so a server that
     sends a few bytes at a time can keep one attempt open longer than ``timeout_seconds``.
     The size limit still bounds such a response.
+
+    NOTE: requests does not document :class:`requests.Session` as thread-safe, so give each
+    thread its own client when fetching sources in parallel.
     """
 
     def __init__(
