@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,43 +25,57 @@ class NodeOutcome:
     failures: int | None
 
 
+FAILED_STATUSES = ("error", "fail", "runtime error")
+
+
+def _read_run_results(target_dir: Path) -> list[NodeOutcome]:
+    path = target_dir / "run_results.json"
+    if not path.exists():
+        return []
+    results = json.loads(path.read_text(encoding="utf-8")).get("results", [])
+    return [
+        NodeOutcome(
+            unique_id=result["unique_id"],
+            status=result["status"],
+            message=result.get("message"),
+            failures=result.get("failures"),
+        )
+        for result in results
+    ]
+
+
 def run_dbt_build(project_dir: Path, warehouse_path: Path, work_dir: Path) -> list[NodeOutcome]:
     """Run ``dbt build`` (seeds, models and tests) and return every node's outcome.
 
-    Raises ``TransformError`` naming each failing node; a failed test is never ignored.
+    dbt runs in a child process, so its DuckDB connection is closed when it returns and the
+    audit step can open the warehouse. Raises ``TransformError`` naming each failing node; a
+    failed test is never ignored.
     """
-    from dbt.cli.main import dbtRunner
-
     work_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["HUIJU_WAREHOUSE_PATH"] = str(warehouse_path)
-    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    arguments = [
-        "build",
+    target_dir = work_dir / "target"
+    environment = {
+        **os.environ,
+        "HUIJU_WAREHOUSE_PATH": str(warehouse_path),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    command = [
+        sys.executable, "-m", "dbt.cli.main", "build",
         "--project-dir", str(project_dir),
         "--profiles-dir", str(project_dir),
-        "--target-path", str(work_dir / "target"),
+        "--target-path", str(target_dir),
         "--log-path", str(work_dir / "logs"),
-        "--quiet",
     ]
-    logger.info("Running dbt %s", " ".join(arguments))
-    result = dbtRunner().invoke(arguments)
+    logger.info("Running %s", " ".join(command[2:]))
+    completed = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
+    (work_dir / "dbt_build.out").write_text(completed.stdout + completed.stderr, encoding="utf-8")
 
-    outcomes = []
-    if result.result is not None and hasattr(result.result, "results"):
-        for node_result in result.result.results:
-            outcomes.append(
-                NodeOutcome(
-                    unique_id=node_result.node.unique_id,
-                    status=str(node_result.status),
-                    message=node_result.message,
-                    failures=node_result.failures,
-                )
-            )
-    failed = [outcome for outcome in outcomes if outcome.status in ("error", "fail", "runtime error")]
-    if not result.success or failed:
+    outcomes = _read_run_results(target_dir)
+    failed = [outcome for outcome in outcomes if outcome.status in FAILED_STATUSES]
+    if completed.returncode != 0 or failed:
         details = "; ".join(f"{outcome.unique_id}: {outcome.status} ({outcome.message})" for outcome in failed)
-        if not details and result.exception is not None:
-            details = str(result.exception)
-        raise TransformError(f"dbt build failed: {details or 'see ' + str(work_dir / 'logs' / 'dbt.log')}")
+        if not details:
+            tail = (completed.stdout + completed.stderr).strip().splitlines()[-15:]
+            details = " | ".join(tail) or f"exit code {completed.returncode}"
+        raise TransformError(f"dbt build failed: {details} (full output in {work_dir / 'dbt_build.out'})")
     logger.info("dbt build passed: %d nodes", len(outcomes))
     return outcomes
