@@ -27,8 +27,8 @@ keyed as (
             + (dept_code_status not in {{ valid_identifier_statuses }})::integer
             as code_defect_count,
         -- Sichuan's current catalog codes have 14 characters (511A0188100004,
-        -- 51201300200004) and older ones 12 (511A17033003, 512014025002), so
-        -- a merge keeps the record with the current code.
+        -- 51201300200004) and older ones 12 (511A17033003, 512014025002).
+        -- Between records with equal defect counts, the current code wins.
         coalesce(regexp_matches(catalog_code, '^51[0-9][0-9A-Z][0-9]{10}$'), false)
             as has_current_catalog_code
 
