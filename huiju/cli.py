@@ -201,8 +201,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _prepare_prefect(settings: Settings, *, isolated: bool) -> None:
+    """Give Prefect's temporary local API time to start; the demo also gets its own Prefect home.
+
+    Prefect reads these variables when it is first imported, so this runs before any flow import.
+    A value the user has set is kept.
+    """
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    # The temporary API's telemetry heartbeat is of no use to a local run and races its SQLite writes.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if isolated and "PREFECT_HOME" not in os.environ:
+        prefect_home = settings.home / "prefect"
+        prefect_home.mkdir(parents=True, exist_ok=True)
+        os.environ["PREFECT_HOME"] = str(prefect_home)
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
+    if arguments.command in ("run", "demo"):
+        _prepare_prefect(_settings(arguments), isolated=arguments.command == "demo")
     from connectors.registry import RegistryError
 
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from department_systems.server import DepartmentSystemServer
 from huiju.cli import main as cli_main
+from huiju.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -140,3 +142,82 @@ def test_status_json_reports_last_run(two_runs, capsys):
     assert len(document["sources"]) == REAL_DEPARTMENT_COUNT
     for source in document["sources"].values():
         assert set(source) >= {"fetched", "published", "quarantined", "merged"}
+
+
+# The runs below reuse the home of ``two_runs`` and change what the servers send, so they are
+# defined after every test of the unchanged runs.
+
+@pytest.fixture(scope="module")
+def faulty_run(two_runs, department_server):
+    """A third run: 区统计局 adds two unpublishable records and 区财政局's API answers 500."""
+    from flows.pipeline import pipeline_flow
+
+    home = two_runs[0]
+    good = department_server.records("tjj")[0]
+    department_server.replace_records("tjj", [
+        good,
+        {**good, "task_name": "   ", "task_code": "512034008002-511602000000-000-11511301008778378G-1-00"},
+        {**good, "task_name": "统计信息查询", "task_code": "512034008003-511602000000-000-11511301008778378G-1-00",
+         "link_addr": "javascript:void(0)"},
+    ])
+    department_server.queue_statuses(department_server.json_api_path("czj"), 500, 500, 500, 500)
+    try:
+        run = pipeline_flow(home=str(home))
+    finally:
+        department_server.reset()
+    return home, run
+
+
+def test_bad_records_are_quarantined(faulty_run):
+    home, run = faulty_run
+    statistics = run["sources"]["guangan_tjj"]
+    quarantine = pd.read_parquet(home / "published" / "current" / "quarantine.parquet")
+
+    assert run["status"] == "partial"
+    assert statistics["fetched"] == 3
+    assert statistics["published"] == 1
+    assert statistics["quarantined"] == 2
+    assert set(quarantine["rule_id"]) == {"missing_name", "unusable_link"}
+    assert quarantine["source_id"].eq("guangan_tjj").all()
+    link_row = quarantine[quarantine["rule_id"] == "unusable_link"].iloc[0]
+    assert link_row["value"] == "javascript:void(0)"
+    assert "javascript:void(0)" in link_row["source_record"]
+    assert link_row["reason_zh"] and link_row["reason_en"]
+
+
+def test_failed_source_is_carried_forward_stale(faulty_run):
+    home, run = faulty_run
+    finance = run["sources"]["guangan_czj"]
+    manifest = json.loads((home / "published" / "current" / "manifest.json").read_text(encoding="utf-8"))
+
+    assert finance["status"] == "failed"
+    assert finance["error"]["stage"] == "harvest"
+    assert finance["error"]["status_code"] == 500
+    assert "/czj/api/tasks" in finance["error"]["url"]
+    assert finance["is_stale"] is True
+    assert manifest["sources"]["guangan_czj"]["is_stale"] is True
+    assert manifest["sources"]["guangan_czj"]["published"] == 4
+    assert _totals(run)["fetched"] == REAL_RECORD_COUNT + 2
+    for source_id, source in run["sources"].items():
+        assert source["fetched"] == source["published"] + source["quarantined"] + source["merged"], source_id
+
+
+def test_blocked_batch_keeps_current(faulty_run, monkeypatch, tmp_path, capsys):
+    home, previous = faulty_run
+    strict = tmp_path / "expectations"
+    shutil.copytree(PROJECT_ROOT / "expectations", strict)
+    (strict / "gate.yaml").write_text("thresholds:\n  max_block_share: 0.05\n  max_warn_share: 0.10\n", encoding="utf-8")
+    monkeypatch.setenv("HUIJU_EXPECTATIONS_DIR", str(strict))
+    current_before = os.readlink(home / "published" / "current")
+
+    assert cli_main(["--home", str(home), "run"]) == 2
+    output = capsys.readouterr().out
+    status = json.loads((home / "runs" / "latest.json").read_text(encoding="utf-8"))
+
+    assert os.readlink(home / "published" / "current") == current_before
+    assert status["status"] == "blocked"
+    assert status["published_version"] is None
+    assert status["current_version"] == previous["published_version"]
+    assert "warn_share" in status["message"]
+    assert "未发布新版本" in output
+    assert (home / "published" / "rejected" / status["run_id"] / "audit.json").exists()
