@@ -29,8 +29,8 @@ def _settings(home: str | None, sources_file: str | None) -> Settings:
 def pipeline_flow(home: str | None = None, sources_file: str | None = None) -> dict[str, Any]:
     """Run every stage once and return the run record as a dict.
 
-    A blocked audit ends the run with status ``blocked`` and leaves the current version in place;
-    a failing stage ends it with status ``failed`` and raises ``PipelineError``.
+    A blocked audit ends the run with status ``blocked`` and leaves the current version in place.
+    A failing stage ends it with status ``failed`` and raises ``PipelineError``.
     """
     logger = get_run_logger()
     settings = _settings(home, sources_file)

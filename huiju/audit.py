@@ -157,7 +157,7 @@ def _gx_context():
 
 
 def _raised(exception_info: Any) -> str | None:
-    """Return the exception message when a GX result says its computation raised."""
+    """Return the exception message when a GX result reports that its computation raised."""
     if not exception_info:
         return None
     if "raised_exception" in exception_info:

@@ -128,7 +128,7 @@ def command_sources_list(arguments: argparse.Namespace) -> int:
 
 
 def status_document(settings: Settings) -> dict[str, Any] | None:
-    """The last run as printed by ``huiju status --json``."""
+    """Build the summary of the last run that ``huiju status --json`` prints."""
     from huiju.runs import RunStore
 
     run = RunStore(settings.runs_dir).latest()

@@ -184,7 +184,8 @@ def _write_marts(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, mar
 
 
 def _write_quarantine(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, version_dir: Path) -> None:
-    """Quarantine: one row per blocked record and rule, with its source record; flags: warn decisions."""
+    """Write ``quarantine.parquet`` (one row per blocked record and rule, with the source record) and
+    ``quality_flags.parquet`` (one row per warn decision on a published item)."""
     connection.execute(
         f"""
         copy (
@@ -297,7 +298,7 @@ def switch_current(publish_dir: Path, version_id: str) -> None:
     """Point ``current`` at ``versions/<version_id>`` with one atomic rename."""
     target = publish_dir / "versions" / version_id
     if not (target / "manifest.json").exists():
-        raise PublishError(f"version {version_id} has no manifest.json in {target}; refusing to make it current")
+        raise PublishError(f"version {version_id} has no manifest.json in {target}, so it cannot become current")
     temporary = publish_dir / f".current.tmp-{os.getpid()}"
     if temporary.is_symlink() or temporary.exists():
         temporary.unlink()

@@ -11,7 +11,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    """Where Huiju reads its configuration and writes its data."""
+    """Locations of Huiju's configuration and data, overridable by ``HUIJU_*`` variables."""
 
     model_config = SettingsConfigDict(env_prefix="HUIJU_")
 
@@ -40,6 +40,3 @@ class Settings(BaseSettings):
     def runs_dir(self) -> Path:
         return self.home / "runs"
 
-
-def get_settings() -> Settings:
-    return Settings()

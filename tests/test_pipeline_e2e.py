@@ -149,7 +149,7 @@ def test_status_json_reports_last_run(two_runs, capsys):
 
 @pytest.fixture(scope="module")
 def faulty_run(two_runs, department_server):
-    """A third run: 区统计局 adds two unpublishable records and 区财政局's API answers 500."""
+    """A third run: 区统计局 adds two unpublishable records and 区财政局's API returns 500."""
     from flows.pipeline import pipeline_flow
 
     home = two_runs[0]
