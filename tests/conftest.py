@@ -23,3 +23,20 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A department-system server on a free 127.0.0.1 port, serving the bundled real catalog."""
+    from department_systems.server import DepartmentSystemServer
+
+    with DepartmentSystemServer() as running:
+        yield running
+
+
+@pytest.fixture
+def clean_server(server):
+    """The module's server with no queued faults or replaced records before and after a test."""
+    server.reset()
+    yield server
+    server.reset()

@@ -24,25 +24,14 @@ from connectors import (
 )
 from connectors.decoding import charset_from_content_type
 from department_systems.catalog import EXPORT_HEADER
-from department_systems.server import DepartmentSystemServer, Fault
+from department_systems.server import Fault
+
+pytestmark = pytest.mark.usefixtures("clean_server")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CATALOG_ITEM_COUNT = 1135
 TEXT = "序号,事项名称\r\n1,居住证办理\r\n"
 URL = "http://127.0.0.1/x"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with DepartmentSystemServer() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def clean_server(server):
-    server.reset()
-    yield
-    server.reset()
 
 
 @pytest.fixture(scope="module")

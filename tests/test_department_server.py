@@ -21,21 +21,10 @@ from department_systems.catalog import (
 )
 from department_systems.server import DepartmentSystemServer, Fault
 
+pytestmark = pytest.mark.usefixtures("clean_server")
+
 CATALOG_ITEM_COUNT = 1135
 JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with DepartmentSystemServer() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def clean_server(server):
-    server.reset()
-    yield
-    server.reset()
 
 
 @pytest.fixture(scope="module")

@@ -24,23 +24,11 @@ from connectors.http import (
     TooManyRedirectsError,
     parse_retry_after,
 )
-from department_systems.server import DepartmentSystemServer
+
+pytestmark = pytest.mark.usefixtures("clean_server")
 
 SOURCE_ID = "guangan_fgj"
 EXPORT_PATH = "/fgj/export/tasks.csv"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with DepartmentSystemServer() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def clean_server(server):
-    server.reset()
-    yield
-    server.reset()
 
 
 @pytest.fixture()
