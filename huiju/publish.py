@@ -218,9 +218,12 @@ def _write_quarantine(connection: duckdb.DuckDBPyConnection, candidate_dir: Path
                 decisions.field,
                 decisions.value,
                 decisions.reason_zh,
-                decisions.reason_en
+                decisions.reason_en,
+                record.record::varchar as source_record
             from decisions
             inner join read_parquet('{candidate_dir / "fct_service_item.parquet"}') as item using (service_item_id)
+            inner join read_parquet('{candidate_dir / "fct_source_record.parquet"}') as record
+                on record.source_record_id = item.source_record_id
             where decisions.severity = 'warn'
               and decisions.service_item_id not in (select service_item_id from decisions where severity = 'block')
             order by item.source_record_id, decisions.rule_id

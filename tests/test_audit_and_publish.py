@@ -174,6 +174,9 @@ def test_publish_writes_version_and_quarantine(mixed_batch, tmp_path):
     quarantine = pd.read_parquet(current / "quarantine.parquet")
     assert set(quarantine["rule_id"]) == {"missing_name", "unusable_link"}
     assert quarantine["source_record"].notna().all()
+    flags = pd.read_parquet(current / "quality_flags.parquet")
+    assert set(flags["rule_id"]) == {"task_code_agency_placeholder", "dept_code_lowercase_check_character"}
+    assert flags["source_record"].notna().all()
     feed = json.loads((current / "feed.json").read_text(encoding="utf-8"))
     assert len(feed["items"]) == 41
     assert manifest["row_counts"]["quarantine_rows"] == 2
