@@ -17,7 +17,7 @@ from huiju.runs import new_run_id
 from huiju.settings import Settings
 
 
-@task(name="fetch-source", cache_policy=NO_CACHE)
+@task(name="fetch-source", task_run_name="fetch-{source.id}", cache_policy=NO_CACHE)
 def fetch_source(client: HttpClient, source: Any, landing_dir: Path, run_id: str) -> dict[str, Any]:
     """Fetch one source into landing; a failure is returned, not raised, so other sources go on."""
     logger = get_run_logger()

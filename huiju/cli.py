@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import unicodedata
@@ -210,6 +211,10 @@ def _prepare_prefect(settings: Settings, *, isolated: bool) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     # The temporary API's telemetry heartbeat is of no use to a local run and races its SQLite writes.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Retries, loads and gate results logged by the library show up in the flow run logs too.
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "huiju,connectors")
+    for name in ("huiju", "connectors"):
+        logging.getLogger(name).setLevel(logging.INFO)
     if isolated and "PREFECT_HOME" not in os.environ:
         prefect_home = settings.home / "prefect"
         prefect_home.mkdir(parents=True, exist_ok=True)
