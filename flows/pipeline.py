@@ -84,15 +84,18 @@ def pipeline_flow(home: str | None = None, sources_file: str | None = None) -> d
             run.message = f"audit blocked the batch: {published['reasons']}"
         else:
             manifest = published["manifest"]
-            for source_id, counts in manifest["sources"].items():
+            for source_id, counts in published["sources"].items():
                 record = run.sources[source_id]
                 record.fetched = counts["fetched"]
                 record.published = counts["published"]
                 record.quarantined = counts["quarantined"]
                 record.merged = counts["merged"]
+                record.flagged = counts["flagged"]
                 record.is_stale = counts["is_stale"]
             run.published_version = published["version"]
-            stage.finish("succeeded", version=published["version"], content_sha256=manifest["content_sha256"])
+            run.is_unchanged = published["is_unchanged"]
+            stage.finish("succeeded", version=published["version"], is_unchanged=published["is_unchanged"],
+                         content_sha256=manifest["content_sha256"])
             run.status = "succeeded" if not failed else "partial"
     except Exception as error:
         if stage is not None and stage.status == "running":

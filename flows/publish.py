@@ -18,20 +18,22 @@ from huiju.settings import Settings
 def write_version(settings: Settings, run_id: str, audit: AuditResult, created_at: datetime,
                   harvest_sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
     candidate_dir = settings.publish_dir / "candidates" / run_id
-    counts = publish.source_counts(candidate_dir, audit.blocked_keys)
+    warned = {decision.row_key for decision in audit.decisions if decision.severity == "warn"}
+    counts = publish.source_counts(candidate_dir, audit.blocked_keys, warned)
     sources = {}
     for source_id, outcome in harvest_sources.items():
-        entry = dict(counts.get(source_id, {"fetched": 0, "published": 0, "quarantined": 0, "merged": 0}))
+        entry = dict(counts.get(source_id, {"fetched": 0, "published": 0, "quarantined": 0, "merged": 0, "flagged": 0}))
         entry["status"] = outcome["status"]
         entry["snapshot_id"] = outcome.get("snapshot_id")
         # A source that failed this run publishes its last loaded rows, marked stale.
         entry["is_stale"] = entry.get("run_id") not in (None, run_id)
         sources[source_id] = entry
-    version_id, manifest = publish.write_version(
+    version_id, manifest, is_unchanged = publish.write_version(
         publish_dir=settings.publish_dir, candidate_dir=candidate_dir, audit=audit,
         run_id=run_id, created_at=created_at, sources=sources,
     )
-    return {"version": version_id, "manifest": manifest}
+    # An unchanged version keeps the manifest of the run that wrote it; this run's counts go with it.
+    return {"version": version_id, "manifest": manifest, "sources": sources, "is_unchanged": is_unchanged}
 
 
 @task(name="switch-current", cache_policy=NO_CACHE)
@@ -67,6 +69,10 @@ def publish_flow(
         logger.error("Run %s blocked, current version unchanged: %s (details in %s)", run_id, reasons, where)
         return {"version": None, "blocked": True, "reasons": reasons, "rejection_dir": str(where)}
     written = write_version(settings, run_id, audit, created_at, harvest_sources)
-    switch_current(settings, written["version"])
-    logger.info("Published version %s", written["version"])
-    return {"version": written["version"], "blocked": False, "manifest": written["manifest"]}
+    if written["is_unchanged"]:
+        logger.info("Content unchanged; version %s stays current", written["version"])
+    else:
+        switch_current(settings, written["version"])
+        logger.info("Published version %s", written["version"])
+    return {"version": written["version"], "blocked": False, "is_unchanged": written["is_unchanged"],
+            "manifest": written["manifest"], "sources": written["sources"]}

@@ -38,15 +38,16 @@ def _pad(text: Any, width: int, right: bool = False) -> str:
 
 def format_department_summary(run: dict[str, Any]) -> str:
     """Render the per-department counts of a run record as a table with Chinese headings."""
-    headings = ["部门", "来源", "格式", "状态", "抓取", "发布", "隔离", "合并"]
+    headings = ["部门", "来源", "格式", "状态", "抓取", "发布", "隔离", "合并", "其中有警告"]
     rows = []
-    totals = {"fetched": 0, "published": 0, "quarantined": 0, "merged": 0}
+    totals = {"fetched": 0, "published": 0, "quarantined": 0, "merged": 0, "flagged": 0}
     for source in sorted(run["sources"].values(), key=lambda item: item["owner_department"]):
         for key in totals:
             totals[key] += source.get(key) or 0
         status = source["status"] + (" (stale)" if source.get("is_stale") else "")
         rows.append([source["owner_department"], source["source_id"], source["source_format"], status,
-                     source.get("fetched"), source.get("published"), source.get("quarantined"), source.get("merged")])
+                     source.get("fetched"), source.get("published"), source.get("quarantined"), source.get("merged"),
+                     source.get("flagged")])
     rows.append(["合计", f"{len(run['sources'])} 个来源", "", "", *totals.values()])
     widths = [max(_width(str(row[i] if row[i] is not None else "")) for row in [headings, *rows]) for i in range(len(headings))]
     lines = []
@@ -61,11 +62,17 @@ def _print_run_outcome(run: dict[str, Any], settings: Settings) -> None:
     print()
     print(format_department_summary(run))
     totals = {key: sum((source.get(key) or 0) for source in run["sources"].values())
-              for key in ("fetched", "published", "quarantined", "merged")}
+              for key in ("fetched", "published", "quarantined", "merged", "flagged")}
     print()
+    print("阶段：" + "，".join(f"{stage['stage']} {stage['status']} ({stage['duration_seconds']} 秒)"
+                              for stage in run["stages"]))
     print(f"运行 {run['run_id']}：{run['status']}")
-    print(f"抓取 {totals['fetched']} = 发布 {totals['published']} + 隔离 {totals['quarantined']} + 合并 {totals['merged']}")
-    if run.get("published_version"):
+    print(f"抓取 {totals['fetched']} = 发布 {totals['published']} + 隔离 {totals['quarantined']} + 合并 {totals['merged']}；"
+          f"发布的记录中 {totals['flagged']} 条带质量警告")
+    if run.get("is_unchanged"):
+        print(f"内容与当前版本相同，未生成新版本：{run['published_version']}")
+        print(f"门户数据：{settings.publish_dir / 'current' / 'feed.json'}")
+    elif run.get("published_version"):
         version_dir = settings.publish_dir / "versions" / run["published_version"]
         print(f"已发布版本：{run['published_version']}")
         print(f"门户数据：{settings.publish_dir / 'current' / 'feed.json'}")
@@ -109,9 +116,10 @@ def command_sources_list(arguments: argparse.Namespace) -> int:
     from connectors.registry import load_registry
 
     settings = _settings(arguments)
+    environment = dict(os.environ)
     if arguments.placeholder_urls:
-        os.environ.setdefault(DEMO_BASE_URL_VARIABLE, "http://127.0.0.1:8000")
-    registry = load_registry(settings.sources_file)
+        environment.setdefault(DEMO_BASE_URL_VARIABLE, "http://127.0.0.1:8000")
+    registry = load_registry(settings.sources_file, environment)
     if arguments.json:
         print(json.dumps(
             [{"id": s.id, "name": s.name, "format": s.format, "base_url": s.base_url, "schedule": s.schedule,
@@ -143,6 +151,7 @@ def status_document(settings: Settings) -> dict[str, Any] | None:
         "finished_at": record["finished_at"],
         "message": record["message"],
         "published_version": record["published_version"],
+        "is_unchanged": record["is_unchanged"],
         "current_version": record["current_version"],
         "stages": [
             {key: stage[key] for key in ("stage", "status", "duration_seconds", "error")}
@@ -152,7 +161,7 @@ def status_document(settings: Settings) -> dict[str, Any] | None:
             source_id: {
                 key: source[key]
                 for key in ("owner_department", "source_format", "status", "fetched", "published",
-                            "quarantined", "merged", "is_stale", "error")
+                            "quarantined", "merged", "flagged", "is_stale", "error")
             }
             for source_id, source in record["sources"].items()
         },
@@ -221,16 +230,37 @@ def _prepare_prefect(settings: Settings, *, isolated: bool) -> None:
         os.environ["PREFECT_HOME"] = str(prefect_home)
 
 
+MAX_PROBLEMS_SHOWN = 5
+
+
+def format_registry_error(error: Any) -> str:
+    """Render a ``RegistryError`` for the terminal: the first problems, a count of the rest, a hint."""
+    lines = str(error).splitlines()
+    shown = lines[:MAX_PROBLEMS_SHOWN]
+    if len(lines) > MAX_PROBLEMS_SHOWN:
+        shown.append(f"... and {len(lines) - MAX_PROBLEMS_SHOWN} more problems of the same file")
+    if f"{DEMO_BASE_URL_VARIABLE} is not set" in str(error):
+        shown.append(
+            f"{DEMO_BASE_URL_VARIABLE} is set by `huiju demo` to its local department systems. For other "
+            f"commands, export it (see `python -m department_systems`), or list the sources with "
+            f"`huiju sources list --placeholder-urls`."
+        )
+    return "\n".join(f"huiju: {line}" for line in shown)
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
-    if arguments.command in ("run", "demo"):
-        _prepare_prefect(_settings(arguments), isolated=arguments.command == "demo")
-    from connectors.registry import RegistryError
+    from connectors.registry import RegistryError, load_registry
 
     try:
+        if arguments.command == "run":
+            # Check the registry before Prefect starts its temporary API, which takes seconds.
+            load_registry(_settings(arguments).sources_file)
+        if arguments.command in ("run", "demo"):
+            _prepare_prefect(_settings(arguments), isolated=arguments.command == "demo")
         return arguments.handler(arguments)
     except RegistryError as error:
-        print(f"huiju: {error}", file=sys.stderr)
+        print(format_registry_error(error), file=sys.stderr)
         return 2
 
 

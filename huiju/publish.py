@@ -119,10 +119,14 @@ def _write_json(path: Path, payload: Any) -> None:
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def source_counts(candidate_dir: Path, blocked: set[str]) -> dict[str, dict[str, Any]]:
-    """Count per source: fetched = published + quarantined + merged, from the lineage mart."""
+def source_counts(candidate_dir: Path, blocked: set[str], warned: set[str] = frozenset()) -> dict[str, dict[str, Any]]:
+    """Count per source: fetched = published + quarantined + merged, from the lineage mart.
+
+    ``flagged`` counts the published records that carry at least one warn decision.
+    """
     with duckdb.connect() as connection:
         connection.register("blocked", pa.table({"service_item_id": pa.array(sorted(blocked), pa.string())}))
+        connection.register("warned", pa.table({"service_item_id": pa.array(sorted(warned - blocked), pa.string())}))
         rows = connection.execute(
             f"""
             select
@@ -131,17 +135,19 @@ def source_counts(candidate_dir: Path, blocked: set[str]) -> dict[str, dict[str,
                 count(*) as fetched,
                 count(*) filter (where record.disposition = 'survivor' and blocked.service_item_id is null) as published,
                 count(*) filter (where record.disposition = 'survivor' and blocked.service_item_id is not null) as quarantined,
-                count(*) filter (where record.disposition = 'merged') as merged
+                count(*) filter (where record.disposition = 'merged') as merged,
+                count(*) filter (where record.disposition = 'survivor' and warned.service_item_id is not null) as flagged
             from read_parquet('{candidate_dir / "fct_source_record.parquet"}') as record
             left join blocked on record.service_item_id = blocked.service_item_id
+            left join warned on record.service_item_id = warned.service_item_id
             group by record.source_id
             order by record.source_id
             """
         ).fetchall()
     return {
         source_id: {"run_id": run_id, "fetched": fetched, "published": published,
-                    "quarantined": quarantined, "merged": merged}
-        for source_id, run_id, fetched, published, quarantined, merged in rows
+                    "quarantined": quarantined, "merged": merged, "flagged": flagged}
+        for source_id, run_id, fetched, published, quarantined, merged, flagged in rows
     }
 
 
@@ -181,6 +187,24 @@ def _write_marts(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, mar
             to '{marts_dir / f"{mart}.parquet"}' (format parquet)
             """
         )
+
+
+def _write_merges(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, version_dir: Path) -> None:
+    """Write ``merges.parquet``: each record merged as a duplicate, with the item it merged into."""
+    connection.execute(
+        f"""
+        copy (
+            select
+                source_record_id,
+                source_id,
+                merged_into_service_item_id,
+                record::varchar as source_record
+            from read_parquet('{candidate_dir / "fct_source_record.parquet"}')
+            where disposition = 'merged'
+            order by source_record_id
+        ) to '{version_dir / "merges.parquet"}' (format parquet)
+        """
+    )
 
 
 def _write_quarantine(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, version_dir: Path) -> None:
@@ -318,11 +342,12 @@ def write_version(
     run_id: str,
     created_at: datetime,
     sources: dict[str, dict[str, Any]],
-) -> tuple[str, dict[str, Any]]:
-    """Write a new immutable version from audited candidates and return its id and manifest.
+) -> tuple[str, dict[str, Any], bool]:
+    """Write a new immutable version from audited candidates; return its id, manifest and False.
 
     The version is assembled in a hidden directory and renamed into ``versions/`` only when
-    complete; ``current`` is not touched here.
+    complete, and ``current`` is not touched here. When the content equals that of the current
+    version, nothing is added, and the current version's id and manifest are returned with True.
     """
     versions_dir = publish_dir / "versions"
     versions_dir.mkdir(parents=True, exist_ok=True)
@@ -335,6 +360,7 @@ def write_version(
         connection.register("decisions", _decision_table(audit.decisions))
         _write_marts(connection, candidate_dir, staging / "marts")
         _write_quarantine(connection, candidate_dir, staging)
+        _write_merges(connection, candidate_dir, staging)
         published_items = _write_feed(connection, staging)
         mart_rows = {
             path.stem: connection.execute(f"select count(*) from read_parquet('{path}')").fetchone()[0]
@@ -347,6 +373,13 @@ def write_version(
 
     files = {str(path.relative_to(staging)): _sha256_file(path) for path in _content_files(staging)}
     content_digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode("utf-8")).hexdigest()
+    current = current_version(publish_dir)
+    if current is not None:
+        current_manifest = json.loads((versions_dir / current / "manifest.json").read_text(encoding="utf-8"))
+        if current_manifest["content_sha256"] == content_digest:
+            shutil.rmtree(staging)
+            logger.info("Content of run %s equals current version %s; no new version written", run_id, current)
+            return current, current_manifest, True
     version_id = f"v{created_at:%Y%m%dT%H%M%SZ}-{content_digest[:8]}"
     manifest = {
         "version": version_id,
@@ -365,7 +398,7 @@ def write_version(
         raise PublishError(f"version {version_id} already exists in {versions_dir}")
     os.rename(staging, final)
     logger.info("Wrote version %s with %d service items", version_id, published_items)
-    return version_id, manifest
+    return version_id, manifest, False
 
 
 def write_rejection(publish_dir: Path, run_id: str, audit: AuditResult) -> Path:

@@ -59,6 +59,7 @@ class SourceRecord:
     published: int | None = None
     quarantined: int | None = None
     merged: int | None = None
+    flagged: int | None = None
     pages: int | None = None
     bytes: int | None = None
     snapshot_id: str | None = None
@@ -73,6 +74,7 @@ class RunRecord:
     finished_at: str | None = None
     status: str = "running"
     published_version: str | None = None
+    is_unchanged: bool = False
     current_version: str | None = None
     message: str | None = None
     stages: list[StageRecord] = field(default_factory=list)

@@ -158,15 +158,18 @@ def test_invalid_severity_is_rejected(tmp_path):
 def test_publish_writes_version_and_quarantine(mixed_batch, tmp_path):
     result = audit_module.audit_candidates(mixed_batch, EXPECTATIONS)
     publish_dir = tmp_path / "published"
-    counts = publish.source_counts(mixed_batch, result.blocked_keys)
-    version, manifest = publish.write_version(
+    warned = {decision.row_key for decision in result.decisions if decision.severity == "warn"}
+    counts = publish.source_counts(mixed_batch, result.blocked_keys, warned)
+    version, manifest, is_unchanged = publish.write_version(
         publish_dir=publish_dir, candidate_dir=mixed_batch, audit=result, run_id="r1",
         created_at=datetime(2026, 12, 4, tzinfo=timezone.utc), sources=counts,
     )
     publish.switch_current(publish_dir, version)
     current = publish_dir / "current"
 
-    assert counts["jky"] == {"run_id": "r1", "fetched": 44, "published": 41, "quarantined": 2, "merged": 1}
+    assert not is_unchanged
+    assert counts["jky"] == {"run_id": "r1", "fetched": 44, "published": 41, "quarantined": 2, "merged": 1,
+                             "flagged": 2}
     items = pd.read_parquet(current / "marts" / "fct_service_item.parquet")
     assert set(items["service_item_id"]) == {str(n) for n in range(1, 44)} - {"40", "41"}
     assert "run_id" not in items.columns
@@ -180,7 +183,25 @@ def test_publish_writes_version_and_quarantine(mixed_batch, tmp_path):
     feed = json.loads((current / "feed.json").read_text(encoding="utf-8"))
     assert len(feed["items"]) == 41
     assert manifest["row_counts"]["quarantine_rows"] == 2
+    merges = pd.read_parquet(current / "merges.parquet")
+    assert merges["merged_into_service_item_id"].tolist() == ["1"]
     assert publish.current_version(publish_dir) == version
+
+
+def test_unchanged_content_adds_no_version(mixed_batch, tmp_path):
+    result = audit_module.audit_candidates(mixed_batch, EXPECTATIONS)
+    publish_dir = tmp_path / "published"
+    arguments = dict(publish_dir=publish_dir, candidate_dir=mixed_batch, audit=result, sources={})
+    first, _, _ = publish.write_version(**arguments, run_id="r1", created_at=datetime(2026, 12, 4, tzinfo=timezone.utc))
+    publish.switch_current(publish_dir, first)
+
+    second, manifest, is_unchanged = publish.write_version(
+        **arguments, run_id="r2", created_at=datetime(2026, 12, 5, tzinfo=timezone.utc)
+    )
+    assert is_unchanged
+    assert second == first
+    assert manifest["run_id"] == "r1"
+    assert [path.name for path in (publish_dir / "versions").iterdir()] == [first]
 
 
 def test_switch_refuses_incomplete_version(tmp_path):

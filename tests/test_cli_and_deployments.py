@@ -29,6 +29,20 @@ def test_sources_list_names_unset_variable(monkeypatch, capsys):
     assert "HUIJU_DEPT_BASE_URL" in error
     assert "sources.yaml" in error
     assert "base_url" in error
+    assert "--placeholder-urls" in error
+    assert len(error.splitlines()) <= 7
+
+
+def test_sources_list_with_placeholder_urls(monkeypatch, capsys):
+    monkeypatch.delenv("HUIJU_DEPT_BASE_URL", raising=False)
+    assert main(["sources", "list", "--placeholder-urls"]) == 0
+    assert "共 34 个来源" in capsys.readouterr().out
+
+
+def test_run_rejects_registry_before_prefect(monkeypatch, capsys):
+    monkeypatch.delenv("HUIJU_DEPT_BASE_URL", raising=False)
+    assert main(["run"]) == 2
+    assert "HUIJU_DEPT_BASE_URL" in capsys.readouterr().err
 
 
 def test_invalid_registry_is_reported(tmp_path, capsys):
@@ -55,9 +69,9 @@ def test_department_summary_totals():
     run = {
         "sources": {
             "a": {"owner_department": "区人社局", "source_id": "a", "source_format": "json_api", "status": "landed",
-                  "fetched": 3, "published": 2, "quarantined": 0, "merged": 1},
+                  "fetched": 3, "published": 2, "quarantined": 0, "merged": 1, "flagged": 1},
             "b": {"owner_department": "区残联", "source_id": "b", "source_format": "csv_export", "status": "landed",
-                  "fetched": 2, "published": 1, "quarantined": 1, "merged": 0},
+                  "fetched": 2, "published": 1, "quarantined": 1, "merged": 0, "flagged": 0},
         }
     }
     table = format_department_summary(run)
@@ -65,7 +79,7 @@ def test_department_summary_totals():
 
     assert table.splitlines()[0].split()[:2] == ["部门", "来源"]
     assert last[0] == "合计"
-    assert last[-4:] == ["5", "3", "1", "1"]
+    assert last[-5:] == ["5", "3", "1", "1", "1"]
 
 
 def test_deployments_point_at_flows():

@@ -76,8 +76,13 @@ def test_run_covers_all_departments(two_runs):
 
 
 def test_real_duplicates_are_merged(two_runs):
-    _, first, _, _ = two_runs
+    home, first, _, _ = two_runs
+    merges = pd.read_parquet(home / "published" / "current" / "merges.parquet")
+    items = pd.read_parquet(home / "published" / "current" / "marts" / "fct_service_item.parquet")
+
     assert _totals(first)["merged"] == 2
+    assert len(merges) == 2
+    assert set(merges["merged_into_service_item_id"]) <= set(items["service_item_id"])
 
 
 def test_published_feed_matches_counts(two_runs):
@@ -107,15 +112,18 @@ def test_real_defects_are_flagged(two_runs):
 def test_second_run_publishes_identical_content(two_runs):
     home, first, second, first_current = two_runs
     versions = home / "published" / "versions"
-    first_manifest = json.loads((versions / first["published_version"] / "manifest.json").read_text(encoding="utf-8"))
-    second_manifest = json.loads((versions / second["published_version"] / "manifest.json").read_text(encoding="utf-8"))
+    stages = {stage["stage"]: stage for stage in second["stages"]}
 
     assert second["status"] == "succeeded"
-    assert first["published_version"] != second["published_version"]
-    assert first_manifest["content_sha256"] == second_manifest["content_sha256"]
-    assert first_manifest["files"] == second_manifest["files"]
+    assert not first["is_unchanged"]
+    assert second["is_unchanged"]
+    assert second["published_version"] == first["published_version"]
+    assert stages["publish"]["detail"]["content_sha256"] == next(
+        stage for stage in first["stages"] if stage["stage"] == "publish"
+    )["detail"]["content_sha256"]
+    assert [path.name for path in versions.iterdir()] == [first["published_version"]]
     assert Path(first_current).name == first["published_version"]
-    assert os.readlink(home / "published" / "current").endswith(second["published_version"])
+    assert os.readlink(home / "published" / "current").endswith(first["published_version"])
 
 
 def test_second_run_duplicates_nothing(two_runs):
