@@ -380,9 +380,9 @@ def _is_retryable_status(status_code: int) -> bool:
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
+    expected_name = name.lower()
     for key, value in headers.items():
-        if key.lower() == wanted:
+        if key.lower() == expected_name:
             return value
     return None
 

@@ -236,16 +236,16 @@ MAX_PROBLEMS_SHOWN = 5
 def format_registry_error(error: Any) -> str:
     """Render a ``RegistryError`` for the terminal: the first problems, a count of the rest, a hint."""
     lines = str(error).splitlines()
-    shown = lines[:MAX_PROBLEMS_SHOWN]
+    output_lines = lines[:MAX_PROBLEMS_SHOWN]
     if len(lines) > MAX_PROBLEMS_SHOWN:
-        shown.append(f"... and {len(lines) - MAX_PROBLEMS_SHOWN} more problems of the same file")
+        output_lines.append(f"... and {len(lines) - MAX_PROBLEMS_SHOWN} more problems of the same file")
     if f"{DEMO_BASE_URL_VARIABLE} is not set" in str(error):
-        shown.append(
+        output_lines.append(
             f"{DEMO_BASE_URL_VARIABLE} is set by `huiju demo` to its local department systems. For other "
             f"commands, export it (see `python -m department_systems`), or list the sources with "
             f"`huiju sources list --placeholder-urls`."
         )
-    return "\n".join(f"huiju: {line}" for line in shown)
+    return "\n".join(f"huiju: {line}" for line in output_lines)
 
 
 def main(argv: list[str] | None = None) -> int:
