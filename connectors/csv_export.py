@@ -9,10 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections.abc import Mapping
 
 from connectors.decoding import decode_body
 from connectors.errors import ResponseFormatError
-from connectors.fetching import FetchedPage, get_source_url
+from connectors.fetching import FetchedPage, FetchedPageSummary, PageValidators, get_source_url
 from connectors.http import HttpClient, HttpResponse
 from connectors.registry import CsvExportSource
 
@@ -21,18 +22,44 @@ __all__ = ["decode_export", "fetch_export", "parse_export"]
 logger = logging.getLogger(__name__)
 
 
-def fetch_export(client: HttpClient, source: CsvExportSource) -> FetchedPage:
+def fetch_export(
+    client: HttpClient,
+    source: CsvExportSource,
+    validators: Mapping[str, PageValidators] | None = None,
+    previous_pages: Mapping[str, FetchedPageSummary] | None = None,
+) -> FetchedPage:
     """Fetch the export of ``source`` and return it with its encoding and record count.
+
+    With validators and a summary for the export URL the request is conditional, and a 304
+    answer returns a ``not_modified`` page with the summary's encoding and record count.
 
     Raises:
         DecodeError: the body is not text in the configured or a detected encoding.
         ResponseFormatError: the export has no header row or a row with the wrong number of cells.
         ConnectorError: any error of the HTTP client.
     """
-    response = get_source_url(client, source)
+    response, summary = get_source_url(client, source, validators=validators, previous_pages=previous_pages)
+    if summary is not None:
+        logger.info("Source %s: export not modified since the last fetch", source.id)
+        return FetchedPage(
+            response=response,
+            page_number=1,
+            encoding=summary.encoding,
+            record_count=summary.record_count,
+            not_modified=True,
+            is_last_page=True,
+            total=summary.total,
+        )
+
     encoding, records = decode_export(response, source)
     logger.info("Source %s: fetched an export of %d records (%s)", source.id, len(records), encoding)
-    return FetchedPage(response=response, page_number=1, encoding=encoding, record_count=len(records))
+    return FetchedPage(
+        response=response,
+        page_number=1,
+        encoding=encoding,
+        record_count=len(records),
+        is_last_page=True,
+    )
 
 
 def decode_export(response: HttpResponse, source: CsvExportSource) -> tuple[str, list[dict[str, str]]]:

@@ -14,10 +14,25 @@ owner, plus the limits of its HTTP client. A file looks like this::
     sources:
       - id: guangan_xzspj
         name: 广安区行政审批局政务服务事项接口
-        format: json_api            # json_api | csv_export
+        format: json_api            # json_api | csv_export | xml_export | rss_feed | atom_feed
         base_url: ${HUIJU_DEPT_BASE_URL}/xzspj
         owner_department: 区行政审批局
         contact: 区行政审批局信息化股
+        pagination: cursor          # page_number (default) | offset_limit | cursor | next_link
+        path: /api/cursor/tasks
+        max_concurrent_requests: 2  # optional politeness limits, used by the scheduler
+        max_requests_per_second: 5.0
+        credentials:                # optional; names only, never the secret itself
+          header: Authorization
+          env: HUIJU_XZSPJ_TOKEN    # or prefect_secret: xzspj-api-token
+      - id: portal_notices
+        name: 门户网站通知公告
+        format: rss_feed
+        base_url: ${HUIJU_DEPT_BASE_URL}/feeds
+        path: /notices.rss
+        content_kind: notice        # notice | policy_document | policy_interpretation
+        owner_department: 门户网站编辑部
+        contact: 门户网站编辑部
 
 ``${VAR}`` in any string value is replaced by the environment variable ``VAR``. Every error is a
 :class:`RegistryError` whose message names the file, the source (by id, or by index when the id
@@ -31,17 +46,21 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from connectors.cron import validate_cron
 
 __all__ = [
+    "AtomFeedSource",
     "CsvExportSource",
     "JsonApiSource",
+    "RssFeedSource",
+    "SourceCredentials",
+    "XmlExportSource",
     "Registry",
     "RegistryError",
     "RegistryProblem",
@@ -53,6 +72,11 @@ __all__ = [
 SOURCE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 ENV_VAR_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 HOST_PATTERN = re.compile(r"^[A-Za-z0-9.\-]+$")
+# RFC 9110 token characters of a header field name.
+HEADER_NAME_PATTERN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# Prefect block names are lower-case letters, digits and dashes.
+PREFECT_BLOCK_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+XML_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 TOP_LEVEL_KEYS = ("version", "defaults", "allowed_hosts", "sources")
 
 # Values used when neither the source nor the defaults section sets a key.
@@ -63,6 +87,47 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "backoff_seconds": 0.5,
     "max_response_bytes": 20_000_000,
 }
+
+
+class SourceCredentials(BaseModel):
+    """Where the scheduler finds the secret that a source sends in one request header.
+
+    The registry stores only names: ``env`` is the name of an environment variable and
+    ``prefect_secret`` the name of a Prefect Secret block. Exactly one of the two is set.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    header: str = Field(description="Name of the request header that carries the secret, e.g. Authorization.")
+    env: str | None = None
+    prefect_secret: str | None = None
+
+    @field_validator("header")
+    @classmethod
+    def _check_header(cls, value: str) -> str:
+        if not HEADER_NAME_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not an HTTP header name")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _check_env(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError(f"{value!r} is not an environment variable name; write the name, not the value")
+        return value
+
+    @field_validator("prefect_secret")
+    @classmethod
+    def _check_prefect_secret(cls, value: str | None) -> str | None:
+        if value is not None and not PREFECT_BLOCK_NAME_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not a Prefect block name (lower-case letters, digits and '-')")
+        return value
+
+    @model_validator(mode="after")
+    def _check_one_secret_store(self) -> SourceCredentials:
+        if (self.env is None) == (self.prefect_secret is None):
+            raise ValueError("set exactly one of 'env' and 'prefect_secret'")
+        return self
 
 
 class SourceBase(BaseModel):
@@ -81,6 +146,9 @@ class SourceBase(BaseModel):
     max_retries: int = Field(ge=0, description="Retries after the first attempt of a request.")
     backoff_seconds: float = Field(ge=0, description="Wait before the first retry, doubled for each further retry.")
     max_response_bytes: int = Field(gt=0, description="Maximum body size of one response, in bytes.")
+    max_concurrent_requests: int = Field(default=2, ge=1, description="Maximum requests to the source at one time.")
+    max_requests_per_second: float = Field(default=5.0, gt=0, description="Maximum request rate to the source.")
+    credentials: SourceCredentials | None = None
     path: str
 
     @field_validator("base_url")
@@ -118,11 +186,44 @@ class SourceBase(BaseModel):
         return urlsplit(self.base_url).hostname or ""
 
 
+PaginationStyle = Literal["page_number", "offset_limit", "cursor", "next_link"]
+
+
 class JsonApiSource(SourceBase):
-    """A paginated JSON API that takes page number and page size as query parameters."""
+    """A paginated JSON API.
+
+    ``pagination`` selects how the next page is requested:
+
+    - ``page_number``: ``page_param`` counts up from ``first_page``, ``size_param`` is the size.
+    - ``offset_limit``: ``offset_param`` is the number of records received so far, ``limit_param``
+      the size.
+    - ``cursor``: the first request sends no cursor, each later one sends the cursor found at
+      ``next_cursor_path`` of the previous page as ``cursor_param``, with ``limit_param`` as the
+      size. An empty or null cursor ends the fetch.
+    - ``next_link``: the first request sends ``size_param``, each later one requests the URL at
+      ``next_link_path`` of the previous page, resolved against that page's URL. Null ends.
+    """
+
+    # Fields that only some pagination styles read, with those styles.
+    STYLE_FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "page_param": ("page_number",),
+        "first_page": ("page_number",),
+        "size_param": ("page_number", "next_link"),
+        "offset_param": ("offset_limit",),
+        "limit_param": ("offset_limit", "cursor"),
+        "cursor_param": ("cursor",),
+        "next_cursor_path": ("cursor",),
+        "next_link_path": ("next_link",),
+    }
 
     format: Literal["json_api"]
     path: str = "/api/tasks"
+    pagination: PaginationStyle = "page_number"
+    offset_param: str = Field(default="offset", min_length=1)
+    limit_param: str = Field(default="limit", min_length=1)
+    cursor_param: str = Field(default="cursor", min_length=1)
+    next_cursor_path: str = Field(default="data.nextCursor", min_length=1, description="Dotted path of the next cursor.")
+    next_link_path: str = Field(default="links.next", min_length=1, description="Dotted path of the next page's URL.")
     page_param: str = Field(default="pageNo", min_length=1)
     size_param: str = Field(default="pageSize", min_length=1)
     page_size: int = Field(default=100, gt=0)
@@ -142,9 +243,51 @@ class CsvExportSource(SourceBase):
     encoding: Literal["auto", "utf-8", "gb18030"] = "auto"
 
 
-Source = JsonApiSource | CsvExportSource
+class XmlExportSource(SourceBase):
+    """An XML export fetched in one request: a root element with one ``record_element`` per record."""
 
-SOURCE_MODELS: dict[str, type[SourceBase]] = {"json_api": JsonApiSource, "csv_export": CsvExportSource}
+    format: Literal["xml_export"]
+    path: str = "/export/tasks.xml"
+    record_element: str = "task"
+
+    @field_validator("record_element")
+    @classmethod
+    def _check_record_element(cls, value: str) -> str:
+        if not XML_NAME_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not an XML element name")
+        return value
+
+
+ContentKind = Literal["notice", "policy_document", "policy_interpretation"]
+
+
+class RssFeedSource(SourceBase):
+    """An RSS 2.0 feed of notices or policy documents, fetched in one request."""
+
+    format: Literal["rss_feed"]
+    content_kind: ContentKind
+
+
+class AtomFeedSource(SourceBase):
+    """An Atom feed of notices or policy documents, fetched in one request."""
+
+    format: Literal["atom_feed"]
+    content_kind: ContentKind
+
+
+Source = Annotated[
+    JsonApiSource | CsvExportSource | XmlExportSource | RssFeedSource | AtomFeedSource,
+    Field(discriminator="format"),
+]
+FeedSource = RssFeedSource | AtomFeedSource
+
+SOURCE_MODELS: dict[str, type[SourceBase]] = {
+    "json_api": JsonApiSource,
+    "csv_export": CsvExportSource,
+    "xml_export": XmlExportSource,
+    "rss_feed": RssFeedSource,
+    "atom_feed": AtomFeedSource,
+}
 
 
 @dataclass(frozen=True)
@@ -345,6 +488,8 @@ class _RegistryLoader:
                 source_index=index,
             )
             return None
+        if model is JsonApiSource:
+            self._check_style_fields(entry, values.get("pagination", "page_number"), source_id, index)
         if len(self.problems) > problems_before:
             return None
 
@@ -359,6 +504,19 @@ class _RegistryLoader:
                     source_index=index,
                 )
             return None
+
+    def _check_style_fields(self, entry: Mapping[str, Any], style: Any, source_id: str, index: int) -> None:
+        """Record a problem for each field that the source's pagination style does not read."""
+        if not isinstance(style, str):
+            return  # the model reports an invalid pagination value
+        for key, styles in JsonApiSource.STYLE_FIELDS.items():
+            if key in entry and style not in styles:
+                self._problem(
+                    f"applies only to pagination {' or '.join(styles)}, but the source uses {style}; remove it",
+                    field=key,
+                    source_id=source_id,
+                    source_index=index,
+                )
 
     def _read_source_id(self, index: int, entry: Mapping[str, Any], first_index_of_id: dict[str, int]) -> str | None:
         """Return the source's id, or ``None`` after recording why it is missing, invalid or a duplicate."""
