@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape as xml_escape
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
@@ -157,3 +158,24 @@ def render_export(records: Iterable[Mapping[str, Any]], labels: Mapping[str, str
         writer.writerow(cells)
 
     return buffer.getvalue().encode(EXPORT_ENCODING)
+
+
+def render_xml_export(records: Iterable[Mapping[str, Any]]) -> bytes:
+    """Render records as the XML export: UTF-8 bytes, one ``<task>`` with every record field.
+
+    A field that a record lacks or that is ``None`` becomes an empty element, and the root's
+    ``total`` attribute is the record count.
+    """
+    records = list(records)
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<tasks total="{len(records)}">']
+    for record in records:
+        lines.append("<task>")
+        for name in RECORD_FIELDS:
+            value = record.get(name)
+            if value is None:
+                lines.append(f"<{name}/>")
+            else:
+                lines.append(f"<{name}>{xml_escape(str(value))}</{name}>")
+        lines.append("</task>")
+    lines.append("</tasks>")
+    return ("\n".join(lines) + "\n").encode("utf-8")

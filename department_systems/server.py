@@ -4,9 +4,22 @@ Every department of the bundled catalog is served under its slug from ``departme
 
 - ``GET /{slug}/api/tasks?pageNo=1&pageSize=100``: a paginated JSON API with national
   exchange field names, ``Content-Type: application/json;charset=UTF-8``.
+- The same records in three more pagination styles: ``/{slug}/api/v2/tasks?offset=0&limit=100``,
+  ``/{slug}/api/cursor/tasks?cursor=…&limit=100`` (opaque cursor in ``data.nextCursor``, none on
+  the first request) and ``/{slug}/api/links/tasks?page=1&pageSize=100`` (``links.next`` is
+  the next page's path, or null on the last page).
 - ``GET /{slug}/export/tasks.csv``: a CSV export encoded in GB18030, sent as ``text/csv``
   without a charset, with CRLF line ends and a Chinese header row.
-- ``GET /``: a JSON index of the departments and their two URLs.
+- ``GET /{slug}/export/tasks.xml``: the same records as UTF-8 XML, one ``<task>`` per record.
+- ``GET /feeds/notices.rss``, ``/feeds/policies.atom``, ``/feeds/interpretations.rss``: the
+  bundled notices, policy documents and policy interpretations as RSS 2.0 and Atom feeds.
+- ``GET /``: a JSON index of the departments and their URLs.
+
+Every 200 of these resources carries a strong ``ETag`` (the quoted SHA-256 of the body) and a
+``Last-Modified`` per department, set at the start and moved forward when a test hook replaces
+the department's content. A request whose ``If-None-Match`` matches, or that has no
+``If-None-Match`` and an ``If-Modified-Since`` not older than ``Last-Modified``, gets a 304
+without a body.
 
 Anything else is a 404 with a JSON error body. Tests script failures through a Python API:
 :meth:`DepartmentSystemServer.queue_fault` and its shortcuts queue faults per request path, and
@@ -16,10 +29,15 @@ Anything else is a 404 with a JSON error body. Tests script failures through a P
 
 from __future__ import annotations
 
+import base64
+import binascii
+import email.utils
+import hashlib
 import json
 import logging
 import math
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,7 +55,9 @@ from department_systems.catalog import (
     load_departments,
     load_task_type_labels,
     render_export,
+    render_xml_export,
 )
+from department_systems.feeds import FEEDS, FEEDS_BY_PATH, load_notices, render_feed
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +65,15 @@ JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 # The export sends no charset parameter, so clients must detect GB18030 from the bytes.
 EXPORT_CONTENT_TYPE = "text/csv"
 JSON_API_SUFFIX = "/api/tasks"
+OFFSET_API_SUFFIX = "/api/v2/tasks"
+CURSOR_API_SUFFIX = "/api/cursor/tasks"
+LINKS_API_SUFFIX = "/api/links/tasks"
 EXPORT_SUFFIX = "/export/tasks.csv"
+XML_EXPORT_SUFFIX = "/export/tasks.xml"
+XML_CONTENT_TYPE = "application/xml; charset=UTF-8"
+# Key of the feeds' Last-Modified, next to the department slugs. No slug may be "feeds".
+FEEDS_KEY = "feeds"
+DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
 FILLER_CHUNK_BYTES = 64 * 1024
 
@@ -70,6 +98,8 @@ class Fault:
     send_content_length: bool = True
     page: int | None = None
     """Apply only to a JSON API request with this ``pageNo``; ``None`` matches every request."""
+    repeat_next: bool = False
+    """Make a cursor or next-link page name its own cursor or link as the next one."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +112,7 @@ class ReceivedRequest:
 
 
 class DepartmentSystemServer:
-    """Serve every catalog department in both formats from a background thread.
+    """Serve every catalog department in every format, and the feeds, from a background thread.
 
     Use it as a context manager or call :meth:`start` and :meth:`stop`. Port 0 binds a free port;
     :attr:`base_url` is known after the start. The base URL of one department is
@@ -117,6 +147,11 @@ class DepartmentSystemServer:
         self._export_bodies: dict[str, bytes] = {}
         self._faults: dict[str, deque[Fault]] = {}
         self._received: list[ReceivedRequest] = []
+        self.notices = load_notices()
+        started = _whole_seconds(time.time())
+        self._last_modified: dict[str, float] = {slug: started for slug in self._original_records}
+        self._last_modified[FEEDS_KEY] = started
+        self._replaced_slugs: set[str] = set()
         self.reset()
 
     # Lifecycle
@@ -201,13 +236,37 @@ class DepartmentSystemServer:
         with self._lock:
             return self._export_bodies[slug]
 
+    def xml_export_body(self, slug: str) -> bytes:
+        """Return the bytes that the XML export of the department currently sends."""
+        return render_xml_export(self.records(slug))
+
+    @staticmethod
+    def api_path(slug: str, pagination: str) -> str:
+        """Return the JSON API path of a department in one pagination style, e.g. ``cursor``."""
+        suffix = {
+            "page_number": JSON_API_SUFFIX,
+            "offset_limit": OFFSET_API_SUFFIX,
+            "cursor": CURSOR_API_SUFFIX,
+            "next_link": LINKS_API_SUFFIX,
+        }[pagination]
+        return f"/{slug}{suffix}"
+
+    @staticmethod
+    def xml_export_path(slug: str) -> str:
+        return f"/{slug}{XML_EXPORT_SUFFIX}"
+
+    def last_modified(self, slug: str) -> str:
+        """Return the ``Last-Modified`` value of a department, or of the feeds for ``"feeds"``."""
+        with self._lock:
+            return email.utils.formatdate(self._last_modified[slug], usegmt=True)
+
     # Test hooks
 
     def replace_records(self, slug: str, records: Iterable[Mapping[str, Any]]) -> None:
-        """Serve these records from both formats of the department until :meth:`reset`.
+        """Serve these records from every format of the department until :meth:`reset`.
 
         Records may contain any keys and values, so tests can serve bad records through the
-        real server. The CSV export is rendered from them with the usual columns.
+        real server. The CSV and XML exports are rendered from them with the usual columns.
         """
         self._require_slug(slug)
         new_records = [dict(record) for record in records]
@@ -215,12 +274,14 @@ class DepartmentSystemServer:
         with self._lock:
             self._records[slug] = new_records
             self._export_bodies[slug] = export_body
+            self._touch(slug)
 
     def replace_export_body(self, slug: str, body: bytes) -> None:
         """Send these exact bytes from the CSV export of the department until :meth:`reset`."""
         self._require_slug(slug)
         with self._lock:
             self._export_bodies[slug] = bytes(body)
+            self._touch(slug)
 
     def queue_fault(self, path: str, fault: Fault | None = None, /, **fields: Any) -> None:
         """Queue a fault for the next request to ``path`` (without query), such as ``/xzspj/api/tasks``.
@@ -264,6 +325,17 @@ class DepartmentSystemServer:
         """
         self.queue_fault(path, Fault(oversized_bytes=size_bytes, send_content_length=send_content_length))
 
+    def queue_repeated_next(self, path: str, *, skip: int = 1) -> None:
+        """Make a cursor or next-link page name itself as the next page, after ``skip`` normal responses.
+
+        ``path`` is a cursor or next-link API path such as ``/xzspj/api/cursor/tasks``. The
+        faulty page's ``data.nextCursor`` is the cursor it was requested with, or its
+        ``links.next`` is its own link, so a client that follows it requests the same page again.
+        """
+        for _ in range(skip):
+            self.queue_fault(path, Fault())
+        self.queue_fault(path, Fault(repeat_next=True))
+
     def pending_faults(self, path: str) -> int:
         """Return how many queued faults for ``path`` no request has consumed yet."""
         with self._lock:
@@ -283,10 +355,33 @@ class DepartmentSystemServer:
         with self._lock:
             self._records = {slug: list(records) for slug, records in self._original_records.items()}
             self._export_bodies = export_bodies
+            for slug in self._replaced_slugs:
+                self._touch(slug)
+            self._replaced_slugs.clear()
             self._faults.clear()
             self._received.clear()
 
     # Used by the request handler
+
+    def _touch(self, key: str) -> None:
+        """Move Last-Modified of ``key`` to now. Call with the lock held.
+
+        Last-Modified has whole-second precision, so it moves at least one second forward:
+        otherwise a client that sends only If-Modified-Since would get a 304 after a change
+        in the same second as its last fetch.
+        """
+        self._last_modified[key] = max(_whole_seconds(time.time()), self._last_modified[key] + 1)
+        if key != FEEDS_KEY:
+            self._replaced_slugs.add(key)
+
+    def _last_modified_timestamp(self, key: str) -> float:
+        with self._lock:
+            return self._last_modified[key]
+
+    def _records_slice(self, slug: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        with self._lock:
+            records = self._records[slug]
+            return records[offset : offset + limit], len(records)
 
     def _record_request(self, method: str, path: str, query: str) -> None:
         with self._lock:
@@ -344,6 +439,14 @@ class DepartmentSystemServer:
                 }
                 for department in self.departments
             ],
+            # Every department also serves these paths under its slug.
+            "department_paths": {
+                "json_api_offset": "/{slug}" + OFFSET_API_SUFFIX,
+                "json_api_cursor": "/{slug}" + CURSOR_API_SUFFIX,
+                "json_api_links": "/{slug}" + LINKS_API_SUFFIX,
+                "xml_export": "/{slug}" + XML_EXPORT_SUFFIX,
+            },
+            "feeds": [feed.path for feed in FEEDS],
         }
 
 
@@ -357,6 +460,9 @@ def _check_department_names(
     duplicate_slugs = sorted({slug for slug in slugs if slugs.count(slug) > 1})
     if duplicate_slugs:
         raise ValueError(f"{departments_path}: duplicate slugs {duplicate_slugs}")
+
+    if FEEDS_KEY in slugs:
+        raise ValueError(f"{departments_path}: the slug {FEEDS_KEY!r} is reserved for the feeds")
 
     listed = {department.name for department in departments}
     missing = [name for name in records_by_name if name not in listed]
@@ -394,15 +500,21 @@ class _DepartmentRequestHandler(BaseHTTPRequestHandler):
                 server._wait(fault.delay_seconds)
             if fault is not None and self._send_fault(fault):
                 return
-            self._route(path, query, repeat_previous_page=fault is not None and fault.repeat_previous_page)
+            self._route(path, query, fault or Fault())
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up, e.g. after its read timeout during a delay fault.
             logger.debug("Client closed the connection before the response to %s was sent", self.path)
 
-    def _route(self, path: str, query: Mapping[str, list[str]], *, repeat_previous_page: bool) -> None:
+    def _route(self, path: str, query: Mapping[str, list[str]], fault: Fault) -> None:
         server = self.department_server
         if path in ("", "/"):
             self._send_json(200, server._index_payload())
+            return
+
+        feed = FEEDS_BY_PATH.get(path)
+        if feed is not None:
+            body = render_feed(feed, server.notices, server.base_url + feed.path)
+            self._send_resource(FEEDS_KEY, body, feed.content_type)
             return
 
         slug, _, rest = path.lstrip("/").partition("/")
@@ -410,10 +522,19 @@ class _DepartmentRequestHandler(BaseHTTPRequestHandler):
             self._send_error_json(404, f"no department system at {path}")
             return
 
-        if "/" + rest == JSON_API_SUFFIX:
-            self._send_page(slug, query, repeat_previous_page=repeat_previous_page)
-        elif "/" + rest == EXPORT_SUFFIX:
-            self._send_bytes(200, server.export_body(slug), EXPORT_CONTENT_TYPE)
+        suffix = "/" + rest
+        if suffix == JSON_API_SUFFIX:
+            self._send_page(slug, query, repeat_previous_page=fault.repeat_previous_page)
+        elif suffix == OFFSET_API_SUFFIX:
+            self._send_offset_page(slug, query)
+        elif suffix == CURSOR_API_SUFFIX:
+            self._send_cursor_page(slug, query, repeat_next=fault.repeat_next)
+        elif suffix == LINKS_API_SUFFIX:
+            self._send_linked_page(slug, path, query, repeat_next=fault.repeat_next)
+        elif suffix == EXPORT_SUFFIX:
+            self._send_resource(slug, server.export_body(slug), EXPORT_CONTENT_TYPE)
+        elif suffix == XML_EXPORT_SUFFIX:
+            self._send_resource(slug, server.xml_export_body(slug), XML_CONTENT_TYPE)
         else:
             self._send_error_json(404, f"no resource at {path}")
 
@@ -429,7 +550,104 @@ class _DepartmentRequestHandler(BaseHTTPRequestHandler):
 
         if repeat_previous_page:
             page_number = max(page_number - 1, 1)
-        self._send_json(200, self.department_server._page_payload(slug, page_number, page_size))
+        self._send_json_resource(slug, self.department_server._page_payload(slug, page_number, page_size))
+
+    def _send_offset_page(self, slug: str, query: Mapping[str, list[str]]) -> None:
+        offset = _parse_non_negative_int(query.get("offset", ["0"])[0])
+        limit = self._page_size(query, "limit")
+        if offset is None:
+            self._send_error_json(400, "offset must be a non-negative integer")
+            return
+        if limit is None:
+            return
+        records, total = self.department_server._records_slice(slug, offset, limit)
+        payload = {"offset": offset, "limit": limit, "total": total, "records": records}
+        self._send_json_resource(slug, _envelope(payload))
+
+    def _send_cursor_page(self, slug: str, query: Mapping[str, list[str]], *, repeat_next: bool) -> None:
+        cursor = query.get("cursor", [""])[0]
+        offset = _decode_cursor(cursor) if cursor else 0
+        limit = self._page_size(query, "limit")
+        if offset is None:
+            self._send_error_json(400, f"invalid cursor {cursor!r}; send the nextCursor of the previous page")
+            return
+        if limit is None:
+            return
+        records, total = self.department_server._records_slice(slug, offset, limit)
+        next_offset = offset + len(records)
+        next_cursor = _encode_cursor(next_offset) if records and next_offset < total else None
+        if repeat_next:
+            next_cursor = cursor or _encode_cursor(offset)
+        payload = {"limit": limit, "total": total, "records": records, "nextCursor": next_cursor}
+        self._send_json_resource(slug, _envelope(payload))
+
+    def _send_linked_page(self, slug: str, path: str, query: Mapping[str, list[str]], *, repeat_next: bool) -> None:
+        page_number = _parse_positive_int(query.get("page", ["1"])[0])
+        page_size = self._page_size(query, "pageSize")
+        if page_number is None:
+            self._send_error_json(400, "page must be a positive integer")
+            return
+        if page_size is None:
+            return
+        records, total = self.department_server._records_slice(slug, (page_number - 1) * page_size, page_size)
+        self_link = f"{path}?page={page_number}&pageSize={page_size}"
+        has_next = page_number * page_size < total
+        next_link = f"{path}?page={page_number + 1}&pageSize={page_size}" if has_next else None
+        if repeat_next:
+            next_link = self_link
+        payload = {
+            "code": "200",
+            "message": "success",
+            "data": {"page": page_number, "pageSize": page_size, "total": total, "records": records},
+            "links": {"self": self_link, "next": next_link},
+        }
+        self._send_json_resource(slug, payload)
+
+    def _page_size(self, query: Mapping[str, list[str]], name: str) -> int | None:
+        """Return the page size in ``name``, or send a 400 and return ``None`` if it is invalid."""
+        page_size = _parse_positive_int(query.get(name, [str(DEFAULT_PAGE_SIZE)])[0])
+        if page_size is None or page_size > MAX_PAGE_SIZE:
+            self._send_error_json(400, f"{name} must be an integer from 1 to {MAX_PAGE_SIZE}")
+            return None
+        return page_size
+
+    def _send_json_resource(self, key: str, payload: Any) -> None:
+        self._send_resource(key, json.dumps(payload, ensure_ascii=False).encode("utf-8"), JSON_CONTENT_TYPE)
+
+    def _send_resource(self, key: str, body: bytes, content_type: str) -> None:
+        """Send ``body`` with validators, or a 304 when the request's validators match.
+
+        ``key`` is the department slug, or ``"feeds"``, whose Last-Modified applies.
+        """
+        last_modified = self.department_server._last_modified_timestamp(key)
+        validators = {
+            "ETag": '"' + hashlib.sha256(body).hexdigest() + '"',
+            "Last-Modified": email.utils.formatdate(last_modified, usegmt=True),
+        }
+        if self._is_not_modified(validators["ETag"], last_modified):
+            self.send_response(304)
+            for name, value in validators.items():
+                self.send_header(name, value)
+            self.end_headers()
+            return
+        self._send_bytes(200, body, content_type, validators)
+
+    def _is_not_modified(self, etag: str, last_modified: float) -> bool:
+        """Evaluate If-None-Match, or without it If-Modified-Since, as RFC 9110 section 13.2.2 orders them."""
+        if_none_match = self.headers.get("If-None-Match")
+        if if_none_match is not None:
+            # If-None-Match uses the weak comparison, so W/"x" matches "x".
+            candidates = [candidate.strip().removeprefix("W/") for candidate in if_none_match.split(",")]
+            return "*" in candidates or etag in candidates
+
+        if_modified_since = self.headers.get("If-Modified-Since")
+        if if_modified_since is None:
+            return False
+        try:
+            since = email.utils.parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False  # RFC 9110 says to ignore an invalid date.
+        return since.timestamp() >= last_modified
 
     def _send_fault(self, fault: Fault) -> bool:
         """Send the response that the fault prescribes. Return False when the normal response should follow."""
@@ -483,6 +701,35 @@ class _DepartmentRequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (signature fixed by the base class)
         logger.debug("%s %s", self.address_string(), format % args)
+
+
+def _envelope(data: Any) -> dict[str, Any]:
+    return {"code": "200", "message": "success", "data": data}
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode("ascii")).decode("ascii")
+
+
+def _decode_cursor(cursor: str) -> int | None:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
+    except (binascii.Error, UnicodeError, ValueError):
+        return None
+    prefix, _, value = text.partition(":")
+    if prefix != "offset":
+        return None
+    return _parse_non_negative_int(value)
+
+
+def _whole_seconds(timestamp: float) -> float:
+    return float(int(timestamp))
+
+
+def _parse_non_negative_int(text: str) -> int | None:
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
 
 
 def _parse_positive_int(text: str) -> int | None:
