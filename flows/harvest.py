@@ -1,4 +1,4 @@
-"""Harvest flow: fetch every registered source into landing, then load landing into raw tables."""
+"""Harvest flow: fetch every registered source concurrently into landing, then load raw tables."""
 
 from __future__ import annotations
 
@@ -7,92 +7,123 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from connectors.http import HttpClient
 from connectors.registry import load_registry
 from huiju import warehouse
-from huiju.harvest import describe_failure, harvest_source
+from huiju.harvest import (
+    LoadCheck,
+    SourceBlockedError,
+    advance_state,
+    describe_failure,
+    harvest_source,
+    resolve_credential_headers,
+)
 from huiju.landing import read_landing
+from huiju.politeness import HostLimiter, PoliteClient
 from huiju.runs import new_run_id
 from huiju.settings import Settings
+from huiju.state import StateStore
+
+MAX_PARALLEL_SOURCES = 8
 
 
 @task(name="fetch-source", task_run_name="fetch-{source.id}", cache_policy=NO_CACHE)
-def fetch_source(client: HttpClient, source: Any, landing_dir: Path, run_id: str) -> dict[str, Any]:
-    """Fetch one source into landing; a failure is returned, not raised, so other sources go on."""
+def fetch_source(source: Any, allowed_hosts: frozenset[str], limiter: HostLimiter, settings: Settings,
+                 run_id: str) -> dict[str, Any]:
+    """Fetch one source into landing; a failure is returned, not raised, so other sources go on.
+
+    Each source gets its own HTTP session, because ``requests.Session`` is not documented as
+    thread-safe; the host limiter is shared.
+    """
     logger = get_run_logger()
+    state = StateStore(settings.state_dir).load(source.id)
     try:
-        landing = harvest_source(client, source, landing_dir, run_id)
+        client = PoliteClient(HttpClient(allowed_hosts), limiter, resolve_credential_headers(source))
+        try:
+            outcome = harvest_source(client, source, settings.landing_dir, run_id, state)
+        finally:
+            client.close()
     except Exception as error:  # noqa: BLE001 - recorded per source with stage, URL and reason
         failure = describe_failure(source.id, error)
         logger.error("Source %s failed at %s (%s): %s", source.id, failure.stage, failure.url, failure.reason)
         return {"source_id": source.id, "status": "failed", "error": failure.to_dict()}
     return {
         "source_id": source.id,
-        "status": "landed",
-        "landing_dir": str(landing.directory),
-        "pages": len(landing.pages),
-        "bytes": sum(page.byte_count for page in landing.pages),
-        "snapshot_id": landing.snapshot_id,
+        "status": "unchanged" if outcome.is_unchanged else "landed",
+        "landing_dir": str(outcome.landing.directory) if outcome.landing else None,
+        "pages": outcome.pages,
+        "bytes": outcome.bytes,
+        "snapshot_id": outcome.landing.snapshot_id if outcome.landing else state.last_good_run_id,
     }
 
 
 @task(name="load-landings", cache_policy=NO_CACHE)
-def load_landings(warehouse_path: Path, registry_rows: list[dict[str, str]], landed: list[dict[str, Any]],
-                  records_paths: dict[str, str]) -> dict[str, int]:
-    """Load committed landings into the raw tables; a source whose load fails keeps its last good rows."""
+def load_landings(settings: Settings, registry: Any, outcomes: list[dict[str, Any]]) -> None:
+    """Load landed sources into the raw tables, one transaction each, and advance their state.
+
+    A source whose load fails or is blocked keeps its last good rows and is marked failed.
+    """
     logger = get_run_logger()
-    counts: dict[str, int] = {}
-    connection = warehouse.connect(warehouse_path)
+    store = StateStore(settings.state_dir)
+    connection = warehouse.connect(settings.warehouse_path)
     try:
-        warehouse.replace_sources(connection, registry_rows)
-        for entry in landed:
-            landing = read_landing(Path(entry["landing_dir"]))
+        warehouse.replace_sources(connection, [registry_row(source) for source in registry.sources])
+        for outcome in outcomes:
+            if outcome["status"] != "landed":
+                continue
+            source = registry.get(outcome["source_id"])
+            state = store.load(source.id)
+            landing = read_landing(Path(outcome["landing_dir"]))
+            check = LoadCheck(source, state)
             try:
-                counts[entry["source_id"]] = warehouse.load_landing(
-                    connection, landing, records_path=records_paths.get(entry["source_id"], "data.records")
+                count = warehouse.load_landing(
+                    connection, landing, records_path=getattr(source, "records_path", "data.records"), check=check
                 )
-            except warehouse.LoadError as error:
-                logger.error("Source %s failed to load: %s", entry["source_id"], error)
-                entry.update(status="failed", error={"stage": "load", "url": None, "status_code": None,
-                                                     "reason": f"{type(error).__name__}: {error}"})
+            except (warehouse.LoadError, SourceBlockedError) as error:
+                failure = describe_failure(source.id, error)
+                logger.error("Source %s not loaded (%s): %s", source.id, failure.stage, error)
+                outcome.update(status="failed", error=failure.to_dict())
+                continue
+            advance_state(store, state, landing, count, check.fields)
+            outcome["fetched"] = count
+            outcome["warnings"] = check.warnings
+            for warning in check.warnings:
+                logger.warning("Schema drift: %s", warning)
     finally:
         connection.close()
-    logger.info("Loaded %d sources, %d records", len(counts), sum(counts.values()))
-    return counts
 
 
-@flow(name="huiju-harvest")
+def registry_row(source: Any) -> dict[str, str]:
+    return {
+        "source_id": source.id,
+        "source_name": source.name,
+        "source_format": source.format,
+        "owner_department": source.owner_department,
+        "base_url": source.base_url,
+        "schedule": source.schedule,
+        "contact": source.contact,
+    }
+
+
+@flow(name="huiju-harvest", task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SOURCES))
 def harvest_flow(run_id: str | None = None, home: str | None = None, sources_file: str | None = None) -> dict[str, Any]:
-    """Fetch every source of the registry into landing and load it; return per-source outcomes."""
+    """Fetch every source of the registry into landing and load it; return per-source outcomes.
+
+    Sources are fetched in parallel, so a slow department does not hold up the others; requests
+    to one host share that host's limits.
+    """
     logger = get_run_logger()
     run_id = run_id or new_run_id()
     settings = Settings(**{key: value for key, value in {"home": home, "sources_file": sources_file}.items() if value})
     registry = load_registry(settings.sources_file)
+    limiter = HostLimiter.for_sources(registry.sources)
     logger.info("Harvesting %d sources for run %s", len(registry.sources), run_id)
 
-    client = HttpClient(allowed_hosts=registry.allowed_hosts)
-    try:
-        outcomes = [fetch_source(client, source, settings.landing_dir, run_id) for source in registry.sources]
-    finally:
-        client.close()
-
-    landed = [outcome for outcome in outcomes if outcome["status"] == "landed"]
-    registry_rows = [
-        {
-            "source_id": source.id,
-            "source_name": source.name,
-            "source_format": source.format,
-            "owner_department": source.owner_department,
-            "base_url": source.base_url,
-            "schedule": source.schedule,
-            "contact": source.contact,
-        }
-        for source in registry.sources
+    futures = [
+        fetch_source.submit(source, registry.allowed_hosts, limiter, settings, run_id) for source in registry.sources
     ]
-    records_paths = {source.id: getattr(source, "records_path", "data.records") for source in registry.sources}
-    counts = load_landings(settings.warehouse_path, registry_rows, landed, records_paths)
-    for outcome in outcomes:
-        if outcome["source_id"] in counts:
-            outcome["fetched"] = counts[outcome["source_id"]]
+    outcomes = [future.result() for future in futures]
+    load_landings(settings, registry, outcomes)
     return {"run_id": run_id, "sources": {outcome["source_id"]: outcome for outcome in outcomes}}

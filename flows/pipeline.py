@@ -55,8 +55,9 @@ def pipeline_flow(home: str | None = None, sources_file: str | None = None) -> d
             record.pages = outcome.get("pages")
             record.bytes = outcome.get("bytes")
             record.snapshot_id = outcome.get("snapshot_id")
+            record.warnings = outcome.get("warnings", [])
             record.error = outcome.get("error")
-        failed = sorted(source_id for source_id, outcome in harvest["sources"].items() if outcome["status"] != "landed")
+        failed = sorted(source_id for source_id, outcome in harvest["sources"].items() if outcome["status"] == "failed")
         stage.finish("succeeded" if not failed else "partial", failed_sources=failed,
                      landed_sources=len(harvest["sources"]) - len(failed))
         store.save(run)

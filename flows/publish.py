@@ -25,8 +25,8 @@ def write_version(settings: Settings, run_id: str, audit: AuditResult, created_a
         entry = dict(counts.get(source_id, {"fetched": 0, "published": 0, "quarantined": 0, "merged": 0, "flagged": 0}))
         entry["status"] = outcome["status"]
         entry["snapshot_id"] = outcome.get("snapshot_id")
-        # A source that failed this run publishes its last loaded rows, marked stale.
-        entry["is_stale"] = entry.get("run_id") not in (None, run_id)
+        # A source that failed this run publishes its last good rows, marked stale.
+        entry["is_stale"] = outcome["status"] == "failed"
         sources[source_id] = entry
     version_id, manifest, is_unchanged = publish.write_version(
         publish_dir=settings.publish_dir, candidate_dir=candidate_dir, audit=audit,

@@ -1,16 +1,48 @@
-"""Fetch one registered source and store every response in the landing store."""
+"""Fetch one registered source, skip what is unchanged, and store the rest in the landing store.
+
+Loading checks each changed source before its raw rows are replaced: a catalog that shrinks by
+more than ``max_shrink_share`` since the last good load, or that lacks a required field, is
+blocked, so its last good rows stay in the warehouse and are published as stale.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from connectors import csv_export, json_api
 from huiju.landing import Landing, LandingWriter
+from huiju.runs import utc_now
+from huiju.state import PageState, SourceState, StateStore
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_SHRINK_SHARE = 0.2
+
+# Fields without which a record cannot be published; a source whose records lack one is blocked.
+REQUIRED_FIELDS = {
+    "json_api": ("task_name", "task_code", "link_addr"),
+    "xml_export": ("task_name", "task_code", "link_addr"),
+    "csv_export": ("事项名称", "实施编码", "在线办理地址"),
+}
+
+RAW_RECORD_TABLES = {
+    "json_api": "raw.json_api_records",
+    "csv_export": "raw.csv_export_records",
+}
+
+
+class SourceBlockedError(RuntimeError):
+    """A dataset-level check rejected this run's data of one source."""
+
+    def __init__(self, message: str, *, stage: str):
+        super().__init__(message)
+        self.stage = stage
 
 
 @dataclass(frozen=True)
@@ -27,19 +59,72 @@ class HarvestFailure:
         return {"stage": self.stage, "url": self.url, "status_code": self.status_code, "reason": self.reason}
 
 
-def harvest_source(client: Any, source: Any, landing_dir: Path, run_id: str) -> Landing:
-    """Fetch all pages of ``source`` and commit them as one landing; return the landing.
+@dataclass
+class FetchOutcome:
+    """Result of fetching one source: a landing to load, or unchanged content."""
 
-    A source fails as a whole: pages of an incomplete fetch stay uncommitted and are never loaded.
+    source_id: str
+    landing: Landing | None
+    is_unchanged: bool
+    pages: int
+    bytes: int
+    record_count: int | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def resolve_credential_headers(source: Any, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Return the request headers that carry ``source``'s credentials, read at run time.
+
+    A credential names an environment variable or a Prefect Secret block, never a value. Errors
+    name the source and the variable or block, never the secret.
     """
-    writer = LandingWriter(landing_dir, source.id, source.format, run_id)
-    if source.format == "json_api":
-        pages = json_api.fetch_pages(client, source)
-    elif source.format == "csv_export":
-        pages = iter([csv_export.fetch_export(client, source)])
+    credentials = getattr(source, "credentials", None)
+    if not credentials:
+        return {}
+    environ = os.environ if environ is None else environ
+    header = getattr(credentials, "header", None) or credentials.get("header")
+    variable = getattr(credentials, "env", None) if not isinstance(credentials, dict) else credentials.get("env")
+    block = getattr(credentials, "prefect_secret", None) if not isinstance(credentials, dict) else credentials.get("prefect_secret")
+    if variable:
+        value = environ.get(variable)
+        if not value:
+            raise RuntimeError(f"source {source.id}: credential variable {variable} is not set; export it before the run")
     else:
-        raise ValueError(f"source {source.id}: no connector for format {source.format!r}")
+        from prefect.blocks.system import Secret
 
+        try:
+            value = Secret.load(block).get()
+        except ValueError as error:
+            raise RuntimeError(f"source {source.id}: Prefect Secret block {block!r} not found") from error
+    return {header: value}
+
+
+def fetch_source_pages(client: Any, source: Any) -> list[Any]:
+    """Fetch every page of ``source`` into memory, in order."""
+    if source.format == "json_api":
+        return list(json_api.fetch_pages(client, source))
+    if source.format == "csv_export":
+        return [csv_export.fetch_export(client, source)]
+    raise ValueError(f"source {source.id}: no connector for format {source.format!r}")
+
+
+def harvest_source(client: Any, source: Any, landing_dir: Path, run_id: str, state: SourceState) -> FetchOutcome:
+    """Fetch all pages of ``source``; land them unless every page equals the last good load.
+
+    A source fails as a whole: nothing of an incomplete fetch is landed.
+    """
+    pages = fetch_source_pages(client, source)
+    byte_count = sum(len(page.response.body) for page in pages)
+    record_counts = [page.record_count for page in pages]
+    record_count = None if any(count is None for count in record_counts) else sum(record_counts)
+
+    previous = [(url, page.sha256) for url, page in state.pages.items()]
+    current = [(page.response.request_url, page.response.sha256) for page in pages]
+    if previous and previous == current:
+        logger.info("Source %s unchanged: %d pages equal the last good load", source.id, len(pages))
+        return FetchOutcome(source.id, None, True, len(pages), byte_count, record_count)
+
+    writer = LandingWriter(landing_dir, source.id, source.format, run_id)
     for page in pages:
         response = page.response
         writer.add_page(
@@ -54,18 +139,87 @@ def harvest_source(client: Any, source: Any, landing_dir: Path, run_id: str) -> 
             record_count=page.record_count,
         )
     landing = writer.commit()
-    logger.info(
-        "Landed source %s: %d pages, %d bytes",
-        source.id, len(landing.pages), sum(page.byte_count for page in landing.pages),
-    )
-    return landing
+    logger.info("Landed source %s: %d pages, %d bytes", source.id, len(landing.pages), byte_count)
+    return FetchOutcome(source.id, landing, False, len(pages), byte_count, record_count)
+
+
+class LoadCheck:
+    """Dataset-level checks of one source, run inside its load transaction before it commits.
+
+    Calling it raises ``SourceBlockedError`` for a shrink beyond the source's limit or a missing
+    required field. It adds a warning for each field that is new or no longer sent since the last
+    good load, and keeps the field names of this load in ``fields``.
+    """
+
+    def __init__(self, source: Any, state: SourceState):
+        self.source = source
+        self.state = state
+        self.warnings: list[str] = []
+        self.fields: list[str] = []
+
+    def __call__(self, connection: duckdb.DuckDBPyConnection, record_count: int) -> None:
+        source, state = self.source, self.state
+        max_shrink = getattr(source, "max_shrink_share", DEFAULT_MAX_SHRINK_SHARE)
+        required = REQUIRED_FIELDS.get(source.format, ())
+        table = RAW_RECORD_TABLES[source.format]
+        if state.record_count:
+            shrink = 1 - record_count / state.record_count
+            if shrink > max_shrink:
+                raise SourceBlockedError(
+                    f"source {source.id}: catalog shrank from {state.record_count} to {record_count} records "
+                    f"({shrink:.0%}, limit {max_shrink:.0%}); the last good data is kept. If the shrink is real, "
+                    f"raise max_shrink_share for this source in the registry for one run",
+                    stage="circuit_breaker",
+                )
+        fields = sorted(
+            row[0]
+            for row in connection.execute(
+                f"select distinct unnest(json_keys(record)) from {table} where source_id = ?", [source.id]
+            ).fetchall()
+        )
+        missing = [name for name in required if name not in fields]
+        if missing and record_count:
+            renamed = sorted(set(fields) - set(state.fields)) if state.fields else []
+            hint = f"; new fields {renamed} may be their new names" if renamed else ""
+            raise SourceBlockedError(
+                f"source {source.id}: records lack the required fields {missing}{hint}; the last good data is kept",
+                stage="schema",
+            )
+        if state.fields:
+            added = sorted(set(fields) - set(state.fields))
+            dropped = sorted(set(state.fields) - set(fields))
+            if added:
+                self.warnings.append(f"source {source.id}: new fields {added}")
+            if dropped:
+                self.warnings.append(f"source {source.id}: fields no longer sent {dropped}")
+        self.fields = fields
+
+
+def advance_state(store: StateStore, state: SourceState, landing: Landing, record_count: int, fields: list[str]) -> None:
+    """Record a committed load as the source's last good state."""
+    state.last_good_run_id = landing.run_id
+    state.last_good_at = utc_now().isoformat()
+    state.record_count = record_count
+    state.fields = fields
+    state.pages = {
+        page.request_url: PageState(
+            request_url=page.request_url,
+            sha256=page.sha256,
+            landing_file=str(page.body_path),
+            record_count=page.record_count,
+            etag=page.headers.get("ETag") or page.headers.get("etag"),
+            last_modified=page.headers.get("Last-Modified") or page.headers.get("last-modified"),
+        )
+        for page in landing.pages
+    }
+    store.save(state)
 
 
 def describe_failure(source_id: str, error: BaseException) -> HarvestFailure:
-    """Turn a connector exception into the stage, URL, status and reason of the run record."""
+    """Turn an exception into the stage, URL, status and reason of the run record."""
     return HarvestFailure(
         source_id=source_id,
-        stage="harvest",
+        stage=getattr(error, "stage", "harvest"),
         url=getattr(error, "url", None),
         status_code=getattr(error, "status_code", None),
         reason=f"{type(error).__name__}: {error}",

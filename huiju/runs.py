@@ -64,6 +64,7 @@ class SourceRecord:
     bytes: int | None = None
     snapshot_id: str | None = None
     is_stale: bool = False
+    warnings: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
 
 

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         return self.home / "published"
 
     @property
+    def state_dir(self) -> Path:
+        """Per-source harvest state, advanced only after a load commits."""
+        return self.home / "state"
+
+    @property
     def runs_dir(self) -> Path:
         return self.home / "runs"
 

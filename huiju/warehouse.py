@@ -11,7 +11,7 @@ import csv
 import io
 import logging
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import duckdb
@@ -68,6 +68,8 @@ create table if not exists raw.csv_export_records (
 
 class LoadError(RuntimeError):
     """A landed page could not be parsed into the raw tables."""
+
+    stage = "load"
 
 
 def connect(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
@@ -213,9 +215,17 @@ def _load_csv_pages(connection: duckdb.DuckDBPyConnection, landing: Landing, scr
 
 
 def load_landing(
-    connection: duckdb.DuckDBPyConnection, landing: Landing, *, records_path: str = "data.records"
+    connection: duckdb.DuckDBPyConnection,
+    landing: Landing,
+    *,
+    records_path: str = "data.records",
+    check: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None,
 ) -> int:
-    """Replace the raw rows of ``landing.source_id`` with this landing; return the record count."""
+    """Replace the raw rows of ``landing.source_id`` with this landing; return the record count.
+
+    ``check`` runs inside the transaction after the insert; an exception it raises rolls the
+    load back, so the source keeps its previous rows.
+    """
     record_table = {"json_api": "raw.json_api_records", "csv_export": "raw.csv_export_records"}[landing.source_format]
     landing_rows = pa.Table.from_pylist(
         [
@@ -255,6 +265,8 @@ def load_landing(
                 count = _load_json_pages(connection, landing, records_path, scratch)
             else:
                 count = _load_csv_pages(connection, landing, scratch)
+            if check is not None:
+                check(connection, count)
             connection.execute("commit")
         except BaseException:
             connection.execute("rollback")
