@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,11 @@ def fetch_source(source: Any, allowed_hosts: frozenset[str], limiter: HostLimite
     except Exception as error:  # noqa: BLE001 - recorded per source with stage, URL and reason
         failure = describe_failure(source.id, error)
         logger.error("Source %s failed at %s (%s): %s", source.id, failure.stage, failure.url, failure.reason)
-        return {"source_id": source.id, "status": "failed", "error": failure.to_dict()}
+        return {"source_id": source.id, "status": "failed", "error": failure.to_dict(),
+                "finished_at": time.monotonic()}
     return {
         "source_id": source.id,
+        "finished_at": time.monotonic(),
         "status": "unchanged" if outcome.is_unchanged else "landed",
         "landing_dir": str(outcome.landing.directory) if outcome.landing else None,
         "pages": outcome.pages,

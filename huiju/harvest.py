@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,31 +73,32 @@ class FetchOutcome:
     warnings: list[str] = field(default_factory=list)
 
 
-def resolve_credential_headers(source: Any, environ: dict[str, str] | None = None) -> dict[str, str]:
+def resolve_credential_headers(source: Any, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Return the request headers that carry ``source``'s credentials, read at run time.
 
     A credential names an environment variable or a Prefect Secret block, never a value. Errors
     name the source and the variable or block, never the secret.
     """
     credentials = getattr(source, "credentials", None)
-    if not credentials:
+    if credentials is None:
         return {}
     environ = os.environ if environ is None else environ
-    header = getattr(credentials, "header", None) or credentials.get("header")
-    variable = getattr(credentials, "env", None) if not isinstance(credentials, dict) else credentials.get("env")
-    block = getattr(credentials, "prefect_secret", None) if not isinstance(credentials, dict) else credentials.get("prefect_secret")
-    if variable:
-        value = environ.get(variable)
+    if credentials.env:
+        value = environ.get(credentials.env)
         if not value:
-            raise RuntimeError(f"source {source.id}: credential variable {variable} is not set; export it before the run")
+            raise RuntimeError(
+                f"source {source.id}: credential variable {credentials.env} is not set; export it before the run"
+            )
     else:
         from prefect.blocks.system import Secret
 
         try:
-            value = Secret.load(block).get()
+            value = Secret.load(credentials.prefect_secret).get()
         except ValueError as error:
-            raise RuntimeError(f"source {source.id}: Prefect Secret block {block!r} not found") from error
-    return {header: value}
+            raise RuntimeError(
+                f"source {source.id}: Prefect Secret block {credentials.prefect_secret!r} not found"
+            ) from error
+    return {credentials.header: value}
 
 
 def fetch_source_pages(client: Any, source: Any) -> list[Any]:

@@ -1,0 +1,221 @@
+"""Harvest flow on local department servers: skipping, blocking, drift, concurrency, credentials."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from connectors.http import HttpClient
+from connectors.registry import load_registry
+from huiju.harvest import resolve_credential_headers
+from huiju.politeness import HostLimiter, HostLimits, PoliteClient
+from huiju.state import StateStore
+
+pytestmark = pytest.mark.usefixtures("clean_server")
+
+REGISTRY = """\
+version: 1
+sources:
+  - id: guangan_xzspj
+    name: 广安区行政审批局政务服务事项接口
+    format: json_api
+    base_url: {base}/xzspj
+    owner_department: 区行政审批局
+    contact: 区行政审批局信息化股
+    max_concurrent_requests: 4
+  - id: guangan_fgj
+    name: 广安区发改局政务服务事项导出
+    format: csv_export
+    base_url: {base}/fgj
+    owner_department: 区发改局
+    contact: 区发改局办公室
+  - id: guangan_jtysj
+    name: 广安区交通运输局政务服务事项接口
+    format: json_api
+    base_url: {base}/jtysj
+    owner_department: 区交通运输局
+    contact: 区交通运输局办公室
+"""
+
+
+@pytest.fixture
+def harvest(prefect_harness, server, tmp_path):
+    """Run the harvest flow on a three-source registry and return outcomes by source id."""
+    from flows.harvest import harvest_flow
+
+    registry = tmp_path / "sources.yaml"
+    registry.write_text(REGISTRY.format(base=server.base_url), encoding="utf-8")
+
+    def run() -> dict:
+        return harvest_flow(home=str(tmp_path / "home"), sources_file=str(registry))["sources"]
+
+    return run
+
+
+def _raw_count(home: Path, source_id: str) -> int:
+    with duckdb.connect(str(home / "warehouse" / "huiju.duckdb"), read_only=True) as connection:
+        return connection.execute(
+            "select (select count(*) from raw.json_api_records where source_id = ?)"
+            " + (select count(*) from raw.csv_export_records where source_id = ?)",
+            [source_id, source_id],
+        ).fetchone()[0]
+
+
+def test_unchanged_sources_are_skipped(harvest, tmp_path):
+    first = harvest()
+    second = harvest()
+
+    assert {outcome["status"] for outcome in first.values()} == {"landed"}
+    assert {outcome["status"] for outcome in second.values()} == {"unchanged"}
+    assert all(outcome["landing_dir"] is None for outcome in second.values())
+    assert len(list((tmp_path / "home" / "landing" / "guangan_xzspj").iterdir())) == 1
+    assert _raw_count(tmp_path / "home", "guangan_xzspj") == 344
+
+
+def test_changed_source_alone_is_loaded(harvest, server, tmp_path):
+    harvest()
+    records = server.records("fgj")
+    server.replace_records("fgj", [{**records[0], "task_name": records[0]["task_name"] + "（变更）"}, *records[1:]])
+
+    outcomes = harvest()
+    assert outcomes["guangan_fgj"]["status"] == "landed"
+    assert outcomes["guangan_xzspj"]["status"] == "unchanged"
+    assert outcomes["guangan_jtysj"]["status"] == "unchanged"
+    state = StateStore(tmp_path / "home" / "state").load("guangan_fgj")
+    assert state.last_good_run_id in outcomes["guangan_fgj"]["landing_dir"]
+
+
+def test_shrunk_catalog_is_blocked(harvest, server, tmp_path):
+    harvest()
+    records = server.records("jtysj")
+    server.replace_records("jtysj", records[: len(records) // 2])
+
+    outcomes = harvest()
+    assert outcomes["guangan_jtysj"]["status"] == "failed"
+    assert outcomes["guangan_jtysj"]["error"]["stage"] == "circuit_breaker"
+    assert "107" in outcomes["guangan_jtysj"]["error"]["reason"]
+    assert _raw_count(tmp_path / "home", "guangan_jtysj") == 107
+    assert StateStore(tmp_path / "home" / "state").load("guangan_jtysj").record_count == 107
+
+
+def test_renamed_field_blocks_source(harvest, server, tmp_path):
+    harvest()
+    renamed = [{("taskName" if key == "task_name" else key): value for key, value in record.items()}
+               for record in server.records("xzspj")]
+    server.replace_records("xzspj", renamed)
+
+    outcomes = harvest()
+    error = outcomes["guangan_xzspj"]["error"]
+    assert outcomes["guangan_xzspj"]["status"] == "failed"
+    assert error["stage"] == "schema"
+    assert "task_name" in error["reason"]
+    assert "taskName" in error["reason"]
+    assert outcomes["guangan_fgj"]["status"] == "unchanged"
+    assert _raw_count(tmp_path / "home", "guangan_xzspj") == 344
+
+
+def test_new_field_is_reported(harvest, server):
+    harvest()
+    server.replace_records("jtysj", [{**record, "handle_area": "1"} for record in server.records("jtysj")])
+
+    outcomes = harvest()
+    assert outcomes["guangan_jtysj"]["status"] == "landed"
+    assert any("handle_area" in warning for warning in outcomes["guangan_jtysj"]["warnings"])
+
+
+def test_slow_source_does_not_delay_others(harvest, server):
+    server.queue_delay(server.export_path("fgj"), 3.0)
+    started = time.monotonic()
+    outcomes = harvest()
+
+    assert {outcome["status"] for outcome in outcomes.values()} == {"landed"}
+    assert outcomes["guangan_fgj"]["finished_at"] - started >= 3.0
+    assert outcomes["guangan_xzspj"]["finished_at"] < outcomes["guangan_fgj"]["finished_at"]
+    assert outcomes["guangan_jtysj"]["finished_at"] < outcomes["guangan_fgj"]["finished_at"]
+
+
+def test_host_limiter_caps_parallel_requests():
+    limiter = HostLimiter({"h": HostLimits(max_concurrent_requests=2, max_requests_per_second=1000.0)})
+    barrier = threading.Barrier(5)
+
+    def request():
+        barrier.wait()
+        limiter.acquire("h")
+        time.sleep(0.05)
+        limiter.release("h")
+
+    threads = [threading.Thread(target=request) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert limiter.max_in_flight["h"] == 2
+
+
+def test_host_limiter_spaces_requests():
+    now = [0.0]
+    waits: list[float] = []
+    limiter = HostLimiter({"h": HostLimits(5, 4.0)}, clock=lambda: now[0], sleep=waits.append)
+    for _ in range(3):
+        limiter.acquire("h")
+        limiter.release("h")
+    assert waits == [0.25, 0.5]
+
+
+def test_strictest_limits_apply_per_host(server, monkeypatch):
+    monkeypatch.setenv("HUIJU_DEPT_BASE_URL", server.base_url)
+    registry = load_registry(Path(__file__).resolve().parent.parent / "sources.yaml")
+    limiter = HostLimiter.for_sources(registry.sources)
+    assert limiter.limits["127.0.0.1"] == HostLimits(2, 5.0)
+
+
+class _HeaderCapture(BaseHTTPRequestHandler):
+    seen: list[dict[str, str]] = []
+
+    def do_GET(self):  # noqa: N802 - name fixed by BaseHTTPRequestHandler
+        _HeaderCapture.seen.append(dict(self.headers))
+        body = b"ok"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_credentials_sent_not_logged(tmp_path, monkeypatch, caplog):
+    capture = ThreadingHTTPServer(("127.0.0.1", 0), _HeaderCapture)
+    thread = threading.Thread(target=capture.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{capture.server_address[1]}"
+    registry_file = tmp_path / "sources.yaml"
+    registry_file.write_text(
+        REGISTRY.format(base=base).replace(
+            "    max_concurrent_requests: 4\n",
+            "    max_concurrent_requests: 4\n    credentials:\n      header: Authorization\n      env: HUIJU_TEST_TOKEN\n",
+        ),
+        encoding="utf-8",
+    )
+    source = load_registry(registry_file).get("guangan_xzspj")
+
+    with pytest.raises(RuntimeError, match="HUIJU_TEST_TOKEN is not set") as missing:
+        resolve_credential_headers(source, {})
+    assert "Bearer" not in str(missing.value)
+
+    monkeypatch.setenv("HUIJU_TEST_TOKEN", "Bearer s3cret-token")
+    client = PoliteClient(HttpClient(["127.0.0.1"]), HostLimiter.for_sources([source]), resolve_credential_headers(source))
+    try:
+        response = client.get(f"{base}/xzspj/api/tasks", source_id=source.id)
+    finally:
+        client.close()
+        capture.shutdown()
+
+    assert _HeaderCapture.seen[-1]["Authorization"] == "Bearer s3cret-token"
+    assert "Authorization" not in response.headers
+    assert "s3cret" not in caplog.text
