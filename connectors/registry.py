@@ -113,7 +113,8 @@ class SourceCredentials(BaseModel):
     @classmethod
     def _check_env(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-            raise ValueError(f"{value!r} is not an environment variable name; write the name, not the value")
+            # The value is left out of the message because it may be the secret itself.
+            raise ValueError("is not an environment variable name; write the variable's name, not its value")
         return value
 
     @field_validator("prefect_secret")

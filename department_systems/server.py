@@ -109,6 +109,7 @@ class ReceivedRequest:
     method: str
     path: str
     query: str
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class DepartmentSystemServer:
@@ -383,9 +384,9 @@ class DepartmentSystemServer:
             records = self._records[slug]
             return records[offset : offset + limit], len(records)
 
-    def _record_request(self, method: str, path: str, query: str) -> None:
+    def _record_request(self, method: str, path: str, query: str, headers: Mapping[str, str]) -> None:
         with self._lock:
-            self._received.append(ReceivedRequest(method=method, path=path, query=query))
+            self._received.append(ReceivedRequest(method=method, path=path, query=query, headers=dict(headers)))
 
     def _take_fault(self, path: str, page: int | None) -> Fault | None:
         with self._lock:
@@ -489,7 +490,7 @@ class _DepartmentRequestHandler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = parts.path
         server = self.department_server
-        server._record_request("GET", path, parts.query)
+        server._record_request("GET", path, parts.query, dict(self.headers.items()))
 
         query = parse_qs(parts.query)
         page = _parse_positive_int(query.get("pageNo", ["1"])[0])
