@@ -31,7 +31,7 @@ def fetch_export(
     """Fetch the export of ``source`` and return it with its encoding and record count.
 
     With validators and a summary for the export URL the request is conditional, and a 304
-    answer returns a ``not_modified`` page with the summary's encoding and record count.
+    response returns a ``not_modified`` page with the summary's encoding and record count.
 
     Raises:
         DecodeError: the body is not text in the configured or a detected encoding.

@@ -40,7 +40,7 @@ def fetch_feed(
     """Fetch the feed of ``source`` and return it with its encoding and entry count.
 
     With validators and a summary for the feed URL the request is conditional, and a 304
-    answer returns a ``not_modified`` page with the summary's encoding and counts.
+    response returns a ``not_modified`` page with the summary's encoding and counts.
 
     Raises:
         ResponseFormatError: the body is not a well-formed feed of the source's format, has a

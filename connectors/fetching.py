@@ -53,7 +53,7 @@ class PageValidators:
 
 @dataclass(frozen=True)
 class FetchedPageSummary:
-    """What a connector needs from an earlier fetch of a page to go on when the page is unchanged.
+    """Counts and next-page hint of an earlier fetch of a page, used when the page comes back as 304.
 
     ``encoding`` is the codec that the earlier body was decoded with.
     """
@@ -155,7 +155,7 @@ def get_source_url(
 
     The request is conditional when both ``validators`` and ``previous_pages`` have an entry for
     its URL, because a 304 page can only be counted and continued from its summary. Returns the
-    response and, when the response is a 304, the summary that stands in for its body.
+    response and, when the response is a 304, the summary that replaces its body.
 
     Raises:
         FetchError: the server sent 304 to a request that was not conditional.

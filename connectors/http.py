@@ -149,6 +149,9 @@ class HttpClient:
     ) -> HttpResponse:
         """GET ``url`` with ``params`` and return the final response after redirects and retries.
 
+        A 304 Not Modified response to a conditional request is returned like a 200, with
+        its status and an empty body, and is never retried.
+
         Raises:
             HostNotAllowedError: the URL or a redirect target is not an allowed http(s) host.
             TooManyRedirectsError: more than ``max_redirects`` redirects.

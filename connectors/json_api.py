@@ -48,7 +48,7 @@ def fetch_pages(
 
     ``validators`` and ``previous_pages`` are keyed by request URL, as ``request_url`` of an
     earlier 200 response reports it. A page with an entry in both is requested conditionally,
-    and a 304 answer yields a ``not_modified`` page whose counts and next-page hint come from
+    and a 304 response yields a ``not_modified`` page whose counts and next-page hint come from
     its summary. The count check runs after the last page, so the caller must exhaust the
     iterator to learn that the pages are complete.
 
@@ -222,7 +222,7 @@ def extract_page(response: HttpResponse, source: JsonApiSource) -> tuple[str, li
 
     The total is ``None`` when the source sets no ``total_path``. The hint is the next page
     number or offset for those styles, the next cursor, or the next link resolved against the
-    page's URL, and ``None`` where the page says there is no next page.
+    page's URL, and ``None`` where the page marks itself as the last.
 
     Raises:
         DecodeError: the body is not text.

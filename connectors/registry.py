@@ -90,7 +90,7 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
 
 
 class SourceCredentials(BaseModel):
-    """Where the scheduler finds the secret that a source sends in one request header.
+    """Names of the secret that a source sends in one request header, and of its store.
 
     The registry stores only names: ``env`` is the name of an environment variable and
     ``prefect_secret`` the name of a Prefect Secret block. Exactly one of the two is set.

@@ -32,7 +32,7 @@ def fetch_export(
     """Fetch the XML export of ``source`` and return it with its encoding and record count.
 
     With validators and a summary for the export URL the request is conditional, and a 304
-    answer returns a ``not_modified`` page with the summary's encoding and counts.
+    response returns a ``not_modified`` page with the summary's encoding and counts.
 
     Raises:
         ResponseFormatError: the body is not well-formed XML, has a DTD or entities, or a
