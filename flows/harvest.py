@@ -81,9 +81,7 @@ def load_landings(settings: Settings, registry: Any, outcomes: list[dict[str, An
             landing = read_landing(Path(outcome["landing_dir"]))
             check = LoadCheck(source, state)
             try:
-                count = warehouse.load_landing(
-                    connection, landing, records_path=getattr(source, "records_path", "data.records"), check=check
-                )
+                count = warehouse.load_landing(connection, landing, source=source, check=check)
             except (warehouse.LoadError, SourceBlockedError) as error:
                 failure = describe_failure(source.id, error)
                 logger.error("Source %s not loaded (%s): %s", source.id, failure.stage, error)

@@ -16,7 +16,8 @@ from typing import Any
 
 import duckdb
 
-from connectors import csv_export, json_api
+from connectors import csv_export, feeds, json_api, xml_export
+from connectors.fetching import FetchedPageSummary, PageValidators
 from huiju.landing import Landing, LandingWriter
 from huiju.runs import utc_now
 from huiju.state import PageState, SourceState, StateStore
@@ -30,11 +31,23 @@ REQUIRED_FIELDS = {
     "json_api": ("task_name", "task_code", "link_addr"),
     "xml_export": ("task_name", "task_code", "link_addr"),
     "csv_export": ("事项名称", "实施编码", "在线办理地址"),
+    "rss_feed": ("title", "link"),
+    "atom_feed": ("title", "link"),
 }
 
 RAW_RECORD_TABLES = {
     "json_api": "raw.json_api_records",
     "csv_export": "raw.csv_export_records",
+    "xml_export": "raw.xml_export_records",
+    "rss_feed": "raw.feed_entries",
+    "atom_feed": "raw.feed_entries",
+}
+
+_SINGLE_BODY_FETCHERS = {
+    "csv_export": csv_export.fetch_export,
+    "xml_export": xml_export.fetch_export,
+    "rss_feed": feeds.fetch_feed,
+    "atom_feed": feeds.fetch_feed,
 }
 
 
@@ -101,12 +114,22 @@ def resolve_credential_headers(source: Any, environ: Mapping[str, str] | None = 
     return {credentials.header: value}
 
 
-def fetch_source_pages(client: Any, source: Any) -> list[Any]:
-    """Fetch every page of ``source`` into memory, in order."""
+def fetch_source_pages(client: Any, source: Any, state: SourceState) -> list[Any]:
+    """Fetch every page of ``source`` into memory, in order, conditionally where state allows.
+
+    Pages of the last good load are requested with their ``ETag`` and ``Last-Modified``; a
+    304 answer comes back as a ``not_modified`` page with no body.
+    """
+    validators = {}
+    previous_pages = {}
+    for url, page in state.pages.items():
+        if page.summary is not None and (page.etag or page.last_modified):
+            validators[url] = PageValidators(etag=page.etag, last_modified=page.last_modified)
+            previous_pages[url] = FetchedPageSummary.from_dict(page.summary)
     if source.format == "json_api":
-        return list(json_api.fetch_pages(client, source))
-    if source.format == "csv_export":
-        return [csv_export.fetch_export(client, source)]
+        return list(json_api.fetch_pages(client, source, validators, previous_pages))
+    if source.format in _SINGLE_BODY_FETCHERS:
+        return [_SINGLE_BODY_FETCHERS[source.format](client, source, validators, previous_pages)]
     raise ValueError(f"source {source.id}: no connector for format {source.format!r}")
 
 
@@ -115,30 +138,44 @@ def harvest_source(client: Any, source: Any, landing_dir: Path, run_id: str, sta
 
     A source fails as a whole: nothing of an incomplete fetch is landed.
     """
-    pages = fetch_source_pages(client, source)
+    pages = fetch_source_pages(client, source, state)
     byte_count = sum(len(page.response.body) for page in pages)
     record_counts = [page.record_count for page in pages]
     record_count = None if any(count is None for count in record_counts) else sum(record_counts)
 
+    # A page is unchanged when the server answered 304 or sent the body the last load had.
     previous = [(url, page.sha256) for url, page in state.pages.items()]
-    current = [(page.response.request_url, page.response.sha256) for page in pages]
+    current = [
+        (page.response.request_url, state.pages[page.response.request_url].sha256 if page.not_modified
+         else page.response.sha256)
+        for page in pages
+    ]
     if previous and previous == current:
-        logger.info("Source %s unchanged: %d pages equal the last good load", source.id, len(pages))
+        not_modified = sum(page.not_modified for page in pages)
+        logger.info("Source %s unchanged: %d pages (%d answered 304), %d body bytes transferred",
+                    source.id, len(pages), not_modified, byte_count)
         return FetchOutcome(source.id, None, True, len(pages), byte_count, record_count)
 
     writer = LandingWriter(landing_dir, source.id, source.format, run_id)
     for page in pages:
         response = page.response
+        body, sha256, reused_from = response.body, response.sha256, None
+        if page.not_modified:
+            reused_from = state.pages[response.request_url].landing_file
+            body = Path(reused_from).read_bytes()
+            sha256 = state.pages[response.request_url].sha256
         writer.add_page(
             page_number=page.page_number,
             request_url=response.request_url,
             status_code=response.status_code,
             headers=response.headers,
-            body=response.body,
+            body=body,
             fetched_at=response.fetched_at,
-            sha256=response.sha256,
+            sha256=sha256,
             encoding=page.encoding,
             record_count=page.record_count,
+            summary=page.summary().to_dict(),
+            reused_from=reused_from,
         )
     landing = writer.commit()
     logger.info("Landed source %s: %d pages, %d bytes", source.id, len(landing.pages), byte_count)
@@ -209,12 +246,22 @@ def advance_state(store: StateStore, state: SourceState, landing: Landing, recor
             sha256=page.sha256,
             landing_file=str(page.body_path),
             record_count=page.record_count,
-            etag=page.headers.get("ETag") or page.headers.get("etag"),
-            last_modified=page.headers.get("Last-Modified") or page.headers.get("last-modified"),
+            etag=_header(page.headers, "ETag") or _previous(state, page.request_url, "etag"),
+            last_modified=_header(page.headers, "Last-Modified") or _previous(state, page.request_url, "last_modified"),
+            summary=page.summary,
         )
         for page in landing.pages
     }
     store.save(state)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
+
+
+def _previous(state: SourceState, url: str, attribute: str) -> str | None:
+    page = state.pages.get(url)
+    return getattr(page, attribute) if page is not None else None
 
 
 def describe_failure(source_id: str, error: BaseException) -> HarvestFailure:

@@ -22,7 +22,13 @@ from typing import Any
 
 COMMIT_MARKER = "_COMMITTED.json"
 
-_EXTENSIONS = {"json_api": ".json", "csv_export": ".csv"}
+_EXTENSIONS = {
+    "json_api": ".json",
+    "csv_export": ".csv",
+    "xml_export": ".xml",
+    "rss_feed": ".xml",
+    "atom_feed": ".xml",
+}
 
 
 class LandingError(RuntimeError):
@@ -45,6 +51,8 @@ class LandedPage:
     byte_count: int
     encoding: str
     record_count: int | None
+    summary: dict[str, Any] | None = None
+    reused_from: str | None = None
 
     def to_meta(self) -> dict[str, Any]:
         meta = asdict(self)
@@ -107,7 +115,11 @@ class LandingWriter:
         sha256: str,
         encoding: str,
         record_count: int | None,
+        summary: dict[str, Any] | None = None,
+        reused_from: str | None = None,
     ) -> LandedPage:
+        """Store one page. ``reused_from`` names the earlier landing file whose body a 304 answer
+        confirmed; that body is stored again so that every landing is complete on its own."""
         actual = hashlib.sha256(body).hexdigest()
         if actual != sha256:
             raise LandingError(
@@ -129,6 +141,8 @@ class LandingWriter:
             byte_count=len(body),
             encoding=encoding,
             record_count=record_count,
+            summary=summary,
+            reused_from=reused_from,
         )
         meta_path = body_path.with_name(f"page-{page_number:04d}.meta.json")
         _write_atomic(meta_path, json.dumps(page.to_meta(), ensure_ascii=False, indent=2).encode("utf-8"))

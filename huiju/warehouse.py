@@ -13,11 +13,13 @@ import logging
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from connectors.errors import ConnectorError
 from huiju.landing import Landing
 
 logger = logging.getLogger(__name__)
@@ -63,7 +65,30 @@ create table if not exists raw.csv_export_records (
     record_position integer,
     record json
 );
+create table if not exists raw.xml_export_records (
+    source_id varchar,
+    run_id varchar,
+    landing_file varchar,
+    record_position integer,
+    record json
+);
+create table if not exists raw.feed_entries (
+    source_id varchar,
+    run_id varchar,
+    landing_file varchar,
+    content_kind varchar,
+    record_position integer,
+    record json
+);
 """
+
+RECORD_TABLES = {
+    "json_api": "raw.json_api_records",
+    "csv_export": "raw.csv_export_records",
+    "xml_export": "raw.xml_export_records",
+    "rss_feed": "raw.feed_entries",
+    "atom_feed": "raw.feed_entries",
+}
 
 
 class LoadError(RuntimeError):
@@ -214,19 +239,89 @@ def _load_csv_pages(connection: duckdb.DuckDBPyConnection, landing: Landing, scr
     return offset
 
 
+def _load_parsed_pages(
+    connection: duckdb.DuckDBPyConnection,
+    landing: Landing,
+    parse: Callable[[bytes, str], list[dict[str, Any]]],
+    table: str,
+    extra_columns: str = "",
+) -> int:
+    """Load pages that Python parses (XML exports and feeds), every value kept as text."""
+    offset = 0
+    for page in landing.pages:
+        try:
+            records = parse(page.body_path.read_bytes(), page.request_url)
+        except ConnectorError as error:
+            raise LoadError(f"source {landing.source_id}: {page.body_path} failed to parse: {error}") from error
+        if not records:
+            continue
+        names = sorted({name for record in records for name in record})
+        rows = pa.Table.from_pylist(
+            [{name: _text_or_none(record.get(name)) for name in names} for record in records],
+            schema=pa.schema([(name, pa.string()) for name in names]),
+        )
+        positions = pa.array(range(offset + 1, offset + rows.num_rows + 1), type=pa.int32())
+        offset += rows.num_rows
+        connection.register("parsed_page", rows.append_column("__record_position", positions))
+        try:
+            connection.execute(
+                f"""
+                insert into {table}
+                select ?, ?, ?{extra_columns}, __record_position,
+                       to_json(struct_pack(*columns(* exclude (__record_position))))
+                from parsed_page
+                """,
+                [landing.source_id, landing.run_id, str(page.body_path)],
+            )
+        finally:
+            connection.unregister("parsed_page")
+    return offset
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _load_xml_pages(connection: duckdb.DuckDBPyConnection, landing: Landing, source: Any) -> int:
+    """Parse XML exports and RSS/Atom feeds with the connectors' safe parsers and load them."""
+    from connectors.feeds import parse_feed_entries
+    from connectors.xml_export import parse_xml_records
+
+    source_id = landing.source_id
+    if landing.source_format == "xml_export":
+        element = getattr(source, "record_element", "task")
+        return _load_parsed_pages(
+            connection, landing,
+            lambda body, url: parse_xml_records(body, source_id=source_id, url=url, record_element=element),
+            "raw.xml_export_records",
+        )
+    feed_format = landing.source_format
+    content_kind = getattr(source, "content_kind", None)
+    return _load_parsed_pages(
+        connection, landing,
+        lambda body, url: parse_feed_entries(body, source_id=source_id, url=url, feed_format=feed_format),
+        "raw.feed_entries",
+        extra_columns=", " + ("null" if content_kind is None else "'" + content_kind.replace("'", "''") + "'"),
+    )
+
+
 def load_landing(
     connection: duckdb.DuckDBPyConnection,
     landing: Landing,
     *,
+    source: Any = None,
     records_path: str = "data.records",
     check: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None,
 ) -> int:
     """Replace the raw rows of ``landing.source_id`` with this landing; return the record count.
 
+    ``source`` (the registry entry) supplies format options such as the JSON records path.
     ``check`` runs inside the transaction after the insert; an exception it raises rolls the
     load back, so the source keeps its previous rows.
     """
-    record_table = {"json_api": "raw.json_api_records", "csv_export": "raw.csv_export_records"}[landing.source_format]
+    record_table = RECORD_TABLES[landing.source_format]
+    if source is not None:
+        records_path = getattr(source, "records_path", records_path)
     landing_rows = pa.Table.from_pylist(
         [
             {
@@ -263,8 +358,10 @@ def load_landing(
             connection.unregister("landing_rows")
             if landing.source_format == "json_api":
                 count = _load_json_pages(connection, landing, records_path, scratch)
-            else:
+            elif landing.source_format == "csv_export":
                 count = _load_csv_pages(connection, landing, scratch)
+            else:
+                count = _load_xml_pages(connection, landing, source)
             if check is not None:
                 check(connection, count)
             connection.execute("commit")

@@ -219,3 +219,65 @@ def test_credentials_sent_not_logged(tmp_path, monkeypatch, caplog):
     assert _HeaderCapture.seen[-1]["Authorization"] == "Bearer s3cret-token"
     assert "Authorization" not in response.headers
     assert "s3cret" not in caplog.text
+
+
+ALL_FORMATS = """\
+version: 1
+sources:
+  - {{id: xzspj_offset, name: 偏移分页接口, format: json_api, base_url: "{base}/xzspj", path: /api/v2/tasks,
+     pagination: offset_limit, owner_department: 区行政审批局, contact: 区行政审批局信息化股}}
+  - {{id: xzspj_cursor, name: 游标分页接口, format: json_api, base_url: "{base}/xzspj", path: /api/cursor/tasks,
+     pagination: cursor, owner_department: 区行政审批局, contact: 区行政审批局信息化股}}
+  - {{id: xzspj_links, name: 链接分页接口, format: json_api, base_url: "{base}/xzspj", path: /api/links/tasks,
+     pagination: next_link, owner_department: 区行政审批局, contact: 区行政审批局信息化股}}
+  - {{id: rsj_xml, name: 区人社局 XML 导出, format: xml_export, base_url: "{base}/rsj",
+     owner_department: 区人社局, contact: 区人社局办公室}}
+  - {{id: portal_notices, name: 通知公告, format: rss_feed, base_url: "{base}/feeds", path: /notices.rss,
+     content_kind: notice, owner_department: 门户网站编辑部, contact: 门户网站编辑部}}
+  - {{id: portal_policies, name: 政策文件, format: atom_feed, base_url: "{base}/feeds", path: /policies.atom,
+     content_kind: policy_document, owner_department: 门户网站编辑部, contact: 门户网站编辑部}}
+  - {{id: portal_interpretations, name: 政策解读, format: rss_feed, base_url: "{base}/feeds",
+     path: /interpretations.rss, content_kind: policy_interpretation, owner_department: 门户网站编辑部,
+     contact: 门户网站编辑部}}
+"""
+
+
+def test_every_format_harvested_then_not_modified(prefect_harness, server, tmp_path):
+    from flows.harvest import harvest_flow
+
+    registry = tmp_path / "sources.yaml"
+    registry.write_text(ALL_FORMATS.format(base=server.base_url), encoding="utf-8")
+    home = tmp_path / "home"
+
+    first = harvest_flow(home=str(home), sources_file=str(registry))["sources"]
+    assert {source_id: outcome["status"] for source_id, outcome in first.items()} == dict.fromkeys(first, "landed")
+    with duckdb.connect(str(home / "warehouse" / "huiju.duckdb"), read_only=True) as connection:
+        counts = dict(connection.execute(
+            "select source_id, count(*) from raw.json_api_records group by 1 union all "
+            "select source_id, count(*) from raw.xml_export_records group by 1 union all "
+            "select source_id, count(*) from raw.feed_entries group by 1"
+        ).fetchall())
+        kinds = dict(connection.execute("select source_id, any_value(content_kind) from raw.feed_entries group by 1").fetchall())
+        title = connection.execute(
+            "select record->>'title' from raw.feed_entries where source_id = 'portal_notices' order by record_position limit 1"
+        ).fetchone()[0]
+    assert counts == {"xzspj_offset": 344, "xzspj_cursor": 344, "xzspj_links": 344, "rsj_xml": 144,
+                      "portal_notices": 64, "portal_policies": 48, "portal_interpretations": 33}
+    assert kinds["portal_policies"] == "policy_document"
+    assert any("\u4e00" <= char <= "\u9fff" for char in title)
+
+    second = harvest_flow(home=str(home), sources_file=str(registry))["sources"]
+    assert {outcome["status"] for outcome in second.values()} == {"unchanged"}
+    assert sum(outcome["bytes"] for outcome in second.values()) == 0
+
+
+def test_changed_department_refetches_only_its_pages(harvest, server, tmp_path):
+    harvest()
+    records = server.records("jtysj")
+    server.replace_records("jtysj", [*records[:-1], {**records[-1], "task_name": records[-1]["task_name"] + "（新）"}])
+
+    outcomes = harvest()
+    assert outcomes["guangan_jtysj"]["status"] == "landed"
+    assert outcomes["guangan_jtysj"]["bytes"] > 0
+    assert outcomes["guangan_xzspj"]["bytes"] == 0
+    assert outcomes["guangan_fgj"]["bytes"] == 0
