@@ -2,7 +2,8 @@
 
 Conditional requests: a caller that stored the validators (``ETag``, ``Last-Modified``) and the
 :class:`FetchedPageSummary` of each page of an earlier fetch passes both back, keyed by request
-URL. A page whose URL has both is requested with ``If-None-Match`` and ``If-Modified-Since``.
+URL. A page whose URL has both is requested with ``If-None-Match`` for its ETag and
+``If-Modified-Since`` for its Last-Modified, where it has them.
 A ``304 Not Modified`` page has no body, so the connector takes its record count, total and
 next-page hint from the summary instead.
 """
