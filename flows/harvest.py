@@ -58,7 +58,7 @@ def fetch_source(source: Any, allowed_hosts: frozenset[str], limiter: HostLimite
         "landing_dir": str(outcome.landing.directory) if outcome.landing else None,
         "pages": outcome.pages,
         "bytes": outcome.bytes,
-        "snapshot_id": outcome.landing.snapshot_id if outcome.landing else state.last_good_run_id,
+        "snapshot_id": outcome.landing.snapshot_id if outcome.landing else state.snapshot_id(),
     }
 
 

@@ -12,6 +12,7 @@ from flows.harvest import harvest_flow
 from flows.publish import publish_flow
 from flows.transform import transform_flow
 from huiju.publish import current_version
+from huiju.replay import replay_landings
 from huiju.runs import RunRecord, RunStore, SourceRecord, new_run_id, utc_now
 from huiju.settings import Settings
 
@@ -26,8 +27,16 @@ def _settings(home: str | None, sources_file: str | None) -> Settings:
 
 
 @flow(name="huiju-pipeline")
-def pipeline_flow(home: str | None = None, sources_file: str | None = None) -> dict[str, Any]:
+def pipeline_flow(
+    home: str | None = None,
+    sources_file: str | None = None,
+    replay: bool = False,
+    replay_run_id: str | None = None,
+) -> dict[str, Any]:
     """Run every stage once and return the run record as a dict.
+
+    With ``replay`` the raw tables are rebuilt from landing instead of fetching: from the landings
+    of ``replay_run_id``, or from each source's last good load.
 
     A blocked audit ends the run with status ``blocked`` and leaves the current version in place.
     A failing stage ends it with status ``failed`` and raises ``PipelineError``.
@@ -47,8 +56,12 @@ def pipeline_flow(home: str | None = None, sources_file: str | None = None) -> d
 
     stage = None
     try:
-        stage = run.stage("harvest")
-        harvest = harvest_flow(run.run_id, home=str(settings.home), sources_file=str(settings.sources_file))
+        if replay:
+            stage = run.stage("replay")
+            harvest = {"sources": replay_landings(settings, registry, replay_run_id)}
+        else:
+            stage = run.stage("harvest")
+            harvest = harvest_flow(run.run_id, home=str(settings.home), sources_file=str(settings.sources_file))
         for source_id, outcome in harvest["sources"].items():
             record = run.sources[source_id]
             record.status = outcome["status"]
@@ -59,10 +72,10 @@ def pipeline_flow(home: str | None = None, sources_file: str | None = None) -> d
             record.error = outcome.get("error")
         failed = sorted(source_id for source_id, outcome in harvest["sources"].items() if outcome["status"] == "failed")
         stage.finish("succeeded" if not failed else "partial", failed_sources=failed,
-                     landed_sources=len(harvest["sources"]) - len(failed))
+                     succeeded_sources=len(harvest["sources"]) - len(failed))
         store.save(run)
         if len(failed) == len(harvest["sources"]):
-            raise PipelineError(f"every source failed to harvest: {', '.join(failed)}")
+            raise PipelineError(f"every source failed at {stage.stage}: {', '.join(failed)}")
 
         stage = run.stage("transform")
         transform = transform_flow(run.run_id, home=str(settings.home))

@@ -99,6 +99,52 @@ def command_run(arguments: argparse.Namespace) -> int:
     return 0 if run["status"] in ("succeeded", "partial") else 2
 
 
+def command_replay(arguments: argparse.Namespace) -> int:
+    """Rebuild the raw tables from landing, then transform, audit and publish as a run does."""
+    from flows.pipeline import PipelineError, pipeline_flow
+
+    settings = _settings(arguments)
+    try:
+        run = pipeline_flow(home=str(settings.home), sources_file=str(settings.sources_file),
+                            replay=True, replay_run_id=arguments.run)
+    except PipelineError as error:
+        print(f"huiju: replay failed: {error}", file=sys.stderr)
+        return 1
+    _print_run_outcome(run, settings)
+    return 0 if run["status"] in ("succeeded", "partial") else 2
+
+
+def command_sources_check(arguments: argparse.Namespace) -> int:
+    """Probe every registered source and print reachability, record count and the last error."""
+    from connectors.registry import load_registry
+    from huiju.probe import probe_sources
+    from huiju.runs import RunStore
+
+    settings = _settings(arguments)
+    registry = load_registry(settings.sources_file)
+    results = probe_sources(registry)
+    last_run = RunStore(settings.runs_dir).latest()
+    for result in results:
+        source = last_run.sources.get(result.source_id) if last_run else None
+        if source is not None and source.error:
+            result.last_run_error = f"{source.error['stage']}: {source.error['reason']}"
+    if arguments.json:
+        print(json.dumps([result.to_dict() for result in results], ensure_ascii=False, indent=2))
+    else:
+        headings = ["来源", "格式", "可达", "记录数", "耗时(秒)", "探测错误", "上次运行错误"]
+        rows = [
+            [r.source_id, r.source_format, "是" if r.is_reachable else "否", r.record_count, r.elapsed_seconds,
+             r.error or "", r.last_run_error or ""]
+            for r in results
+        ]
+        widths = [max(_width(str(row[i] if row[i] is not None else "")) for row in [headings, *rows]) for i in range(len(headings))]
+        for row in [headings, *rows]:
+            print("  ".join(_pad(value, widths[i]) for i, value in enumerate(row)).rstrip())
+        reachable = sum(result.is_reachable for result in results)
+        print(f"\n{reachable}/{len(results)} 个来源可达")
+    return 0 if all(result.is_reachable for result in results) else 1
+
+
 def command_demo(arguments: argparse.Namespace) -> int:
     """Serve the bundled real catalog from local department systems and run the pipeline on it."""
     from department_systems.server import DepartmentSystemServer
@@ -204,6 +250,17 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"fill an unset ${DEMO_BASE_URL_VARIABLE} with http://127.0.0.1:8000 so the demo registry can be listed",
     )
     listing.set_defaults(handler=command_sources_list)
+    check = source_commands.add_parser(
+        "check", help="probe every registered source once: reachability, format, record count, last error"
+    )
+    check.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    check.set_defaults(handler=command_sources_check)
+
+    replay = commands.add_parser(
+        "replay", help="rebuild the raw tables from landing without fetching, then transform, audit and publish"
+    )
+    replay.add_argument("--run", help="replay the landings of this run id (default: each source's last good load)")
+    replay.set_defaults(handler=command_replay)
 
     status = commands.add_parser("status", help="show the last run")
     status.add_argument("--json", action="store_true", help="print the last run as JSON")
@@ -253,10 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     from connectors.registry import RegistryError, load_registry
 
     try:
-        if arguments.command == "run":
+        if arguments.command in ("run", "replay"):
             # Check the registry before Prefect starts its temporary API, which takes seconds.
             load_registry(_settings(arguments).sources_file)
-        if arguments.command in ("run", "demo"):
+        if arguments.command in ("run", "demo", "replay"):
             _prepare_prefect(_settings(arguments), isolated=arguments.command == "demo")
         return arguments.handler(arguments)
     except RegistryError as error:

@@ -95,12 +95,21 @@ class PoliteClient:
     metadata (which stores response headers only) or the connectors' error messages.
     """
 
-    def __init__(self, client: Any, limiter: HostLimiter, credential_headers: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        client: Any,
+        limiter: HostLimiter,
+        credential_headers: Mapping[str, str] | None = None,
+        request_overrides: Mapping[str, Any] | None = None,
+    ):
         self.client = client
         self.limiter = limiter
         self._credential_headers = dict(credential_headers or {})
+        self._request_overrides = dict(request_overrides or {})
 
     def get(self, url: str, **options: Any) -> Any:
+        """GET through the wrapped client; ``request_overrides`` replace the connector's options."""
+        options.update(self._request_overrides)
         host = (urlsplit(url).hostname or "").lower()
         if self._credential_headers:
             options["headers"] = {**(options.get("headers") or {}), **self._credential_headers}

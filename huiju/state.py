@@ -8,6 +8,7 @@ between fetch and load never advances the state past data that is not in the war
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -39,6 +40,15 @@ class SourceState:
 
     def page_hashes(self) -> list[str]:
         return [page.sha256 for page in self.pages.values()]
+
+    def snapshot_id(self) -> str | None:
+        """Content id of the last good load, computed as ``Landing.snapshot_id`` computes it."""
+        if not self.pages:
+            return None
+        digest = hashlib.sha256()
+        for page in self.pages.values():
+            digest.update(page.sha256.encode("ascii"))
+        return digest.hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -152,6 +152,38 @@ def test_status_json_reports_last_run(two_runs, capsys):
         assert set(source) >= {"fetched", "published", "quarantined", "merged"}
 
 
+def test_replay_reproduces_marts(two_runs, capsys):
+    home, first, _, _ = two_runs
+    before = {path.name: path.read_bytes() for path in (home / "published" / "current" / "marts").iterdir()}
+
+    assert cli_main(["--home", str(home), "replay"]) == 0
+    replayed = json.loads((home / "runs" / "latest.json").read_text(encoding="utf-8"))
+    after = {path.name: path.read_bytes() for path in (home / "published" / "current" / "marts").iterdir()}
+
+    assert replayed["stages"][0]["stage"] == "replay"
+    assert {source["status"] for source in replayed["sources"].values()} == {"replayed"}
+    assert replayed["is_unchanged"] is True
+    assert replayed["published_version"] == first["published_version"]
+    assert after == before
+    assert "内容与当前版本相同" in capsys.readouterr().out
+
+
+def test_sources_check_probes_every_source(department_server, capsys):
+    department_server.queue_statuses(department_server.export_path("fgj"), 503)
+    try:
+        assert cli_main(["sources", "check", "--json"]) == 1
+    finally:
+        department_server.reset()
+    results = {result["source_id"]: result for result in json.loads(capsys.readouterr().out)}
+
+    assert len(results) == REAL_DEPARTMENT_COUNT
+    assert results["guangan_xzspj"]["record_count"] == 344
+    assert results["guangan_gaqswj"]["record_count"] == 83
+    assert results["guangan_fgj"]["is_reachable"] is False
+    assert "503" in results["guangan_fgj"]["error"]
+    assert sum(result["is_reachable"] for result in results.values()) == REAL_DEPARTMENT_COUNT - 1
+
+
 # The runs below reuse the home of ``two_runs`` and change what the servers send, so they are
 # defined after every test of the unchanged runs.
 
