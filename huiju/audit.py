@@ -30,6 +30,7 @@ MART_KEYS = {
     "dim_department": "department_id",
     "dim_region": "region_code",
     "mart_service_themes": "service_item_id",
+    "fct_service_item_status": "service_item_id",
 }
 
 

@@ -36,6 +36,7 @@ CANDIDATE_MARTS = {
     "dim_department": "department_id",
     "dim_region": "region_code",
     "mart_service_themes": "service_item_id, audience",
+    "fct_service_item_status": "service_item_id",
 }
 
 # Columns that change with every run; published content leaves them out so that an unchanged
@@ -180,7 +181,7 @@ def _write_marts(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, mar
         ) to '{marts_dir / "mart_service_themes.parquet"}' (format parquet)
         """
     )
-    for mart in ("dim_department", "dim_region"):
+    for mart in ("dim_department", "dim_region", "fct_service_item_status"):
         connection.execute(
             f"""
             copy (select * from read_parquet('{candidate_dir / f"{mart}.parquet"}') order by {CANDIDATE_MARTS[mart]})

@@ -81,6 +81,12 @@ def _write_candidates(directory: Path, items: list[dict], merged: list[tuple[str
         for item in items
     ]
     pd.DataFrame(themes).to_parquet(directory / "mart_service_themes.parquet")
+    status = [
+        {"service_item_id": item["service_item_id"], "source_id": item["source_id"],
+         "first_seen_at": pd.Timestamp("2026-12-04", tz="UTC"), "is_withdrawn": False}
+        for item in items
+    ]
+    pd.DataFrame(status).to_parquet(directory / "fct_service_item_status.parquet")
     return directory
 
 

@@ -126,6 +126,12 @@ def test_second_run_publishes_identical_content(two_runs):
     assert os.readlink(home / "published" / "current").endswith(first["published_version"])
 
 
+def test_second_run_transfers_no_bodies(two_runs):
+    _, _, second, _ = two_runs
+    assert {source["status"] for source in second["sources"].values()} == {"unchanged"}
+    assert sum(source["bytes"] for source in second["sources"].values()) == 0
+
+
 def test_second_run_duplicates_nothing(two_runs):
     import duckdb
 
@@ -261,3 +267,36 @@ def test_blocked_batch_keeps_current(faulty_run, monkeypatch, tmp_path, capsys):
     assert "warn_share" in status["message"]
     assert "未发布新版本" in output
     assert (home / "published" / "rejected" / status["run_id"] / "audit.json").exists()
+
+
+@pytest.fixture(scope="module")
+def withdrawal_runs(faulty_run, department_server):
+    """Two more runs: 区行政审批局 drops one item, then sends it again."""
+    from flows.pipeline import pipeline_flow
+
+    home = faulty_run[0]
+    records = department_server.records("xzspj")
+    dropped = records[10]
+    department_server.replace_records("xzspj", records[:10] + records[11:])
+    try:
+        missing = pipeline_flow(home=str(home))
+        status_missing = pd.read_parquet(home / "published" / "current" / "marts" / "fct_service_item_status.parquet")
+    finally:
+        department_server.reset()
+    restored = pipeline_flow(home=str(home))
+    status_restored = pd.read_parquet(home / "published" / "current" / "marts" / "fct_service_item_status.parquet")
+    return dropped, missing, status_missing, restored, status_restored
+
+
+def test_missing_item_is_withdrawn_then_restored(withdrawal_runs):
+    dropped, missing, status_missing, restored, status_restored = withdrawal_runs
+    withdrawn = status_missing[status_missing["is_withdrawn"]]
+
+    assert missing["sources"]["guangan_xzspj"]["fetched"] == 343
+    assert withdrawn["task_code"].tolist() == [dropped["task_code"]]
+    assert withdrawn["withdrawn_at"].notna().all()
+    row = status_restored[status_restored["task_code"] == dropped["task_code"]].iloc[0]
+    assert not row["is_withdrawn"]
+    assert pd.notna(row["restored_at"])
+    assert row["first_seen_at"] == withdrawn["first_seen_at"].iloc[0]
+    assert restored["sources"]["guangan_xzspj"]["fetched"] == 344

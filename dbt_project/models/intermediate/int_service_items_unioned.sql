@@ -12,11 +12,19 @@ csv_export_items as (
 
 ),
 
+xml_export_items as (
+
+    select * from {{ ref('stg_xml_export__service_items') }}
+
+),
+
 unioned as (
 
     select * from json_api_items
     union all by name
     select * from csv_export_items
+    union all by name
+    select * from xml_export_items
 
 ),
 
