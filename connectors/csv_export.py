@@ -41,15 +41,7 @@ def fetch_export(
     response, summary = get_source_url(client, source, validators=validators, previous_pages=previous_pages)
     if summary is not None:
         logger.info("Source %s: export not modified since the last fetch", source.id)
-        return FetchedPage(
-            response=response,
-            page_number=1,
-            encoding=summary.encoding,
-            record_count=summary.record_count,
-            not_modified=True,
-            is_last_page=True,
-            total=summary.total,
-        )
+        return FetchedPage.not_modified_export(response, summary)
 
     encoding, records = decode_export(response, source)
     logger.info("Source %s: fetched an export of %d records (%s)", source.id, len(records), encoding)

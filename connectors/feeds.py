@@ -50,15 +50,7 @@ def fetch_feed(
     response, summary = get_source_url(client, source, validators=validators, previous_pages=previous_pages)
     if summary is not None:
         logger.info("Source %s: feed not modified since the last fetch", source.id)
-        return FetchedPage(
-            response=response,
-            page_number=1,
-            encoding=summary.encoding,
-            record_count=summary.record_count,
-            not_modified=True,
-            is_last_page=True,
-            total=summary.total,
-        )
+        return FetchedPage.not_modified_export(response, summary)
 
     entries = parse_feed_entries(response.body, source_id=source.id, url=response.request_url, feed_format=source.format)
     encoding = xml_encoding(response.body)

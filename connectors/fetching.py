@@ -17,7 +17,7 @@ from typing import Any
 import requests
 
 from connectors.errors import FetchError
-from connectors.http import HttpClient, HttpResponse
+from connectors.http import HttpClient, HttpResponse, header_value
 from connectors.registry import SourceBase
 
 NOT_MODIFIED = 304
@@ -37,7 +37,7 @@ class PageValidators:
     @classmethod
     def from_response(cls, response: HttpResponse) -> PageValidators:
         """Read the validators from the headers of a 200 or 304 response."""
-        return cls(etag=_header(response.headers, "ETag"), last_modified=_header(response.headers, "Last-Modified"))
+        return cls(etag=header_value(response.headers, "ETag"), last_modified=header_value(response.headers, "Last-Modified"))
 
     def is_empty(self) -> bool:
         return self.etag is None and self.last_modified is None
@@ -120,6 +120,19 @@ class FetchedPage:
         """The page's ``ETag`` and ``Last-Modified``, to pass to the next fetch."""
         return PageValidators.from_response(self.response)
 
+    @classmethod
+    def not_modified_export(cls, response: HttpResponse, summary: FetchedPageSummary) -> FetchedPage:
+        """Build the page of a single-body source (export or feed) that answered 304."""
+        return cls(
+            response=response,
+            page_number=1,
+            encoding=summary.encoding,
+            record_count=summary.record_count,
+            not_modified=True,
+            is_last_page=True,
+            total=summary.total,
+        )
+
     def summary(self) -> FetchedPageSummary:
         """Return what a later fetch needs when this page comes back as 304."""
         return FetchedPageSummary(
@@ -187,11 +200,3 @@ def get_source_url(
             url=target,
         )
     return response, summary
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    expected_name = name.lower()
-    for key, value in headers.items():
-        if key.lower() == expected_name:
-            return value
-    return None

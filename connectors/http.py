@@ -179,7 +179,7 @@ class HttpClient:
             if response.status_code not in REDIRECT_STATUSES:
                 return self._check_status(response, source_id)
 
-            location = _header(response.headers, "Location")
+            location = header_value(response.headers, "Location")
             if not location:
                 raise HttpStatusError(
                     f"Source {source_id}: redirect {response.status_code} from {current_url} has no Location header",
@@ -264,7 +264,7 @@ class HttpClient:
     def _read_body(self, response: requests.Response, url: str, options: _RequestOptions) -> bytes:
         """Read the body in chunks and stop as soon as it exceeds the size limit."""
         limit = options.max_response_bytes
-        declared_length = _header(response.headers, "Content-Length")
+        declared_length = header_value(response.headers, "Content-Length")
         if declared_length is not None and declared_length.strip().isdigit() and int(declared_length) > limit:
             raise ResponseTooLargeError(
                 f"Source {options.source_id}: response from {url} declares Content-Length "
@@ -324,7 +324,7 @@ class HttpClient:
 
     def _retry_wait(self, response: HttpResponse, attempt: int, options: _RequestOptions) -> float:
         """Return the wait before the next attempt: ``Retry-After`` if valid, else exponential backoff."""
-        header = _header(response.headers, "Retry-After")
+        header = header_value(response.headers, "Retry-After")
         if header is None:
             return self._backoff(attempt, options.backoff_seconds)
 
@@ -382,7 +382,8 @@ def _is_retryable_status(status_code: int) -> bool:
     return status_code == 429 or 500 <= status_code <= 599
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """Return the value of header ``name``, matched case-insensitively, or None."""
     expected_name = name.lower()
     for key, value in headers.items():
         if key.lower() == expected_name:

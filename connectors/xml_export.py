@@ -43,15 +43,7 @@ def fetch_export(
     response, summary = get_source_url(client, source, validators=validators, previous_pages=previous_pages)
     if summary is not None:
         logger.info("Source %s: XML export not modified since the last fetch", source.id)
-        return FetchedPage(
-            response=response,
-            page_number=1,
-            encoding=summary.encoding,
-            record_count=summary.record_count,
-            not_modified=True,
-            is_last_page=True,
-            total=summary.total,
-        )
+        return FetchedPage.not_modified_export(response, summary)
 
     url = response.request_url
     root = parse_xml(response.body, source_id=source.id, url=url)

@@ -1,8 +1,8 @@
 """Fetch one registered source, skip what is unchanged, and store the rest in the landing store.
 
-Loading checks each changed source before its raw rows are replaced: a catalog that shrinks by
+Loading checks each changed source before its raw rows are replaced. A catalog that shrinks by
 more than ``max_shrink_share`` since the last good load, or that lacks a required field, is
-blocked, so its last good rows stay in the warehouse and are published as stale.
+blocked. Its last good rows then stay in the warehouse and are published as stale.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import duckdb
 
 from connectors import csv_export, feeds, json_api, xml_export
 from connectors.fetching import FetchedPageSummary, PageValidators
+from connectors.http import header_value
 from huiju.landing import Landing, LandingWriter
 from huiju.runs import utc_now
 from huiju.state import PageState, SourceState, StateStore
@@ -117,8 +118,8 @@ def resolve_credential_headers(source: Any, environ: Mapping[str, str] | None = 
 def fetch_source_pages(client: Any, source: Any, state: SourceState) -> list[Any]:
     """Fetch every page of ``source`` into memory, in order, conditionally where state allows.
 
-    Pages of the last good load are requested with their ``ETag`` and ``Last-Modified``; a
-    304 answer comes back as a ``not_modified`` page with no body.
+    Pages of the last good load are requested with their ``ETag`` and ``Last-Modified``. A
+    304 response comes back as a ``not_modified`` page with no body.
     """
     validators = {}
     previous_pages = {}
@@ -143,7 +144,7 @@ def harvest_source(client: Any, source: Any, landing_dir: Path, run_id: str, sta
     record_counts = [page.record_count for page in pages]
     record_count = None if any(count is None for count in record_counts) else sum(record_counts)
 
-    # A page is unchanged when the server answered 304 or sent the body the last load had.
+    # A page is unchanged when the server returned 304 or sent the body of the last good load.
     previous = [(url, page.sha256) for url, page in state.pages.items()]
     current = [
         (page.response.request_url, state.pages[page.response.request_url].sha256 if page.not_modified
@@ -152,7 +153,7 @@ def harvest_source(client: Any, source: Any, landing_dir: Path, run_id: str, sta
     ]
     if previous and previous == current:
         not_modified = sum(page.not_modified for page in pages)
-        logger.info("Source %s unchanged: %d pages (%d answered 304), %d body bytes transferred",
+        logger.info("Source %s unchanged: %d pages (%d returned 304), %d body bytes transferred",
                     source.id, len(pages), not_modified, byte_count)
         return FetchOutcome(source.id, None, True, len(pages), byte_count, record_count)
 
@@ -246,17 +247,13 @@ def advance_state(store: StateStore, state: SourceState, landing: Landing, recor
             sha256=page.sha256,
             landing_file=str(page.body_path),
             record_count=page.record_count,
-            etag=_header(page.headers, "ETag") or _previous(state, page.request_url, "etag"),
-            last_modified=_header(page.headers, "Last-Modified") or _previous(state, page.request_url, "last_modified"),
+            etag=header_value(page.headers, "ETag") or _previous(state, page.request_url, "etag"),
+            last_modified=header_value(page.headers, "Last-Modified") or _previous(state, page.request_url, "last_modified"),
             summary=page.summary,
         )
         for page in landing.pages
     }
     store.save(state)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
 
 
 def _previous(state: SourceState, url: str, attribute: str) -> str | None:

@@ -1,7 +1,7 @@
 """Per-host limits on parallel requests and request rate, shared by every source of a harvest.
 
 Sources fetched in parallel may live on one host. Each request of a source takes a slot of its
-host's semaphore and waits for the host's rate limiter, so the host sees at most
+host's semaphore and waits for the host's rate limiter, so the host receives at most
 ``max_concurrent_requests`` requests at once and at most ``max_requests_per_second`` per second.
 Where sources on one host set different limits, the strictest applies.
 """

@@ -18,7 +18,7 @@ from typing import Any
 
 @dataclass
 class PageState:
-    """What one page URL returned in the last good load."""
+    """Hash, landing file, validators and summary of one page URL in the last good load."""
 
     request_url: str
     sha256: str

@@ -175,9 +175,31 @@ def _write_raw_database(path: Path) -> dict[str, str]:
                 "insert into raw.csv_export_records values (?, 'run-1', ?, ?, ?)",
                 [source_id, f"landing/{source_id}/tasks.csv", position, json.dumps(record, ensure_ascii=False)],
             )
+        connection.execute(
+            "insert into raw.sources values (?, ?, ?, ?, ?, ?, ?)",
+            [XML_SOURCE_ID, XML_SOURCE_ID, "xml_export", "区测试局", "http://127.0.0.1:1/test", "0 2 * * *", "test"],
+        )
+        connection.execute(
+            "insert into raw.xml_export_records values (?, 'run-1', ?, 1, ?)",
+            [XML_SOURCE_ID, f"landing/{XML_SOURCE_ID}/page-0001.xml", json.dumps(XML_RECORD, ensure_ascii=False)],
+        )
+        record_ids["xml_export_record"] = f"{XML_SOURCE_ID}#1"
     finally:
         connection.close()
     return record_ids
+
+
+XML_SOURCE_ID = "xml_export_test"
+XML_RECORD = {
+    "task_name": "城镇污水排入排水管网许可（XML）",
+    "task_code": "511A0173600001-511602000000-000-115113016823646795-1-00",
+    "catalog_code": "",
+    "task_type": "1",
+    "dept_name": "区测试局",
+    "dept_code": "68236467-9",
+    "link_addr": "http://www.sczwfw.gov.cn/jiq/front/transition/ywTransToDetail?areaCode=511602000000",
+    "main_task_name": "未分类",
+}
 
 
 @pytest.fixture(scope="module")
@@ -421,3 +443,13 @@ def test_every_item_in_theme_mart(warehouse):
     ).fetchall()
 
     assert missing == []
+
+
+def test_xml_export_records_reach_items(warehouse):
+    connection, _ = warehouse
+    row = connection.execute(
+        "select source_format, task_name, task_type_code, dept_code_status from main.fct_service_item "
+        "where source_id = ?",
+        [XML_SOURCE_ID],
+    ).fetchone()
+    assert row == ("xml_export", "城镇污水排入排水管网许可（XML）", "01", "valid_org_code")

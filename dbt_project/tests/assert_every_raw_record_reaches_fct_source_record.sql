@@ -14,6 +14,12 @@ raw_counts as (
     from {{ source('raw', 'csv_export_records') }}
     group by source_id
 
+    union all
+
+    select source_id, count(*) as raw_record_count
+    from {{ source('raw', 'xml_export_records') }}
+    group by source_id
+
 ),
 
 raw_totals as (
