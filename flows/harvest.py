@@ -20,6 +20,7 @@ from huiju.harvest import (
     describe_failure,
     harvest_source,
     resolve_credential_headers,
+    unchanged_page_numbers,
 )
 from huiju.landing import read_landing
 from huiju.politeness import HostLimiter, PoliteClient
@@ -81,7 +82,10 @@ def load_landings(settings: Settings, registry: Any, outcomes: list[dict[str, An
             landing = read_landing(Path(outcome["landing_dir"]))
             check = LoadCheck(source, state)
             try:
-                count = warehouse.load_landing(connection, landing, source=source, check=check)
+                count = warehouse.load_landing(
+                    connection, landing, source=source, check=check,
+                    unchanged_pages=unchanged_page_numbers(connection, landing, state),
+                )
             except (warehouse.LoadError, SourceBlockedError) as error:
                 failure = describe_failure(source.id, error)
                 logger.error("Source %s not loaded (%s): %s", source.id, failure.stage, error)

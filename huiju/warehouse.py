@@ -11,7 +11,7 @@ import csv
 import io
 import logging
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -141,14 +141,18 @@ def _json_path(records_path: str) -> str:
 
 
 def _load_json_pages(
-    connection: duckdb.DuckDBPyConnection, landing: Landing, records_path: str, scratch: Path
+    connection: duckdb.DuckDBPyConnection, landing: Landing, records_path: str, scratch: Path,
+    pages_to_load: list[Any] | None = None,
 ) -> int:
-    readable = [str(_utf8_path(page.body_path, page.encoding, scratch)) for page in landing.pages]
+    landed = landing.pages if pages_to_load is None else pages_to_load
+    if not landed:
+        return 0
+    readable = [str(_utf8_path(page.body_path, page.encoding, scratch)) for page in landed]
     pages = pa.table(
         {
             "read_path": readable,
-            "landing_file": [str(page.body_path) for page in landing.pages],
-            "page_number": [page.page_number for page in landing.pages],
+            "landing_file": [str(page.body_path) for page in landed],
+            "page_number": [page.page_number for page in landed],
         }
     )
     connection.register("landed_pages", pages)
@@ -312,13 +316,18 @@ def load_landing(
     source: Any = None,
     records_path: str = "data.records",
     check: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None,
+    unchanged_pages: Collection[int] = (),
 ) -> int:
-    """Replace the raw rows of ``landing.source_id`` with this landing; return the record count.
+    """Replace the raw rows of ``landing.source_id`` with this landing; return its record count.
 
     ``source`` (the registry entry) supplies format options such as the JSON records path.
+    ``unchanged_pages`` lists JSON page numbers whose rows in the raw table already equal this
+    landing's pages; they are kept, and only the other pages are parsed and loaded.
     ``check`` runs inside the transaction after the insert; an exception it raises rolls the
     load back, so the source keeps its previous rows.
     """
+    kept = set(unchanged_pages) if landing.source_format == "json_api" else set()
+    changed = [page for page in landing.pages if page.page_number not in kept]
     record_table = RECORD_TABLES[landing.source_format]
     if source is not None:
         records_path = getattr(source, "records_path", records_path)
@@ -337,15 +346,31 @@ def load_landing(
                 "encoding": page.encoding,
                 "page_number": page.page_number,
             }
-            for page in landing.pages
-        ]
+            for page in changed
+        ],
+        schema=pa.schema([
+            ("run_id", pa.string()), ("source_id", pa.string()), ("source_format", pa.string()),
+            ("landing_file", pa.string()), ("request_url", pa.string()), ("status_code", pa.int64()),
+            ("fetched_at", pa.string()), ("sha256", pa.string()), ("byte_count", pa.int64()),
+            ("encoding", pa.string()), ("page_number", pa.int64()),
+        ]),
     )
+    kept_list = sorted(kept) or [-1]
     with tempfile.TemporaryDirectory(prefix="huiju-load-") as scratch_name:
         scratch = Path(scratch_name)
         connection.execute("begin transaction")
         try:
-            connection.execute(f"delete from {record_table} where source_id = ?", [landing.source_id])
-            connection.execute("delete from raw.landing_files where source_id = ?", [landing.source_id])
+            # Rows of kept pages stay; rows of changed pages, and of pages the source no longer has, go.
+            connection.execute(
+                f"delete from {record_table} where source_id = ? and not list_contains(?, page_number)"
+                if record_table == "raw.json_api_records"
+                else f"delete from {record_table} where source_id = ?",
+                [landing.source_id, kept_list] if record_table == "raw.json_api_records" else [landing.source_id],
+            )
+            connection.execute(
+                "delete from raw.landing_files where source_id = ? and not list_contains(?, page_number)",
+                [landing.source_id, kept_list],
+            )
             connection.register("landing_rows", landing_rows)
             connection.execute(
                 """
@@ -357,7 +382,8 @@ def load_landing(
             )
             connection.unregister("landing_rows")
             if landing.source_format == "json_api":
-                count = _load_json_pages(connection, landing, records_path, scratch)
+                _load_json_pages(connection, landing, records_path, scratch, changed)
+                count = _renumber_json_records(connection, landing.source_id)
             elif landing.source_format == "csv_export":
                 count = _load_csv_pages(connection, landing, scratch)
             else:
@@ -368,5 +394,24 @@ def load_landing(
         except BaseException:
             connection.execute("rollback")
             raise
-    logger.info("Loaded %d records of source %s, run %s", count, landing.source_id, landing.run_id)
+    logger.info("Loaded %d records of source %s, run %s (%d of %d pages parsed)",
+                count, landing.source_id, landing.run_id, len(changed), len(landing.pages))
     return count
+
+
+def _renumber_json_records(connection: duckdb.DuckDBPyConnection, source_id: str) -> int:
+    """Number a source's JSON records 1..n in page order again after some pages were replaced."""
+    connection.execute(
+        """
+        update raw.json_api_records
+        set record_position = numbered.new_position
+        from (
+            select rowid as row_key, row_number() over (order by page_number, record_position) as new_position
+            from raw.json_api_records
+            where source_id = ?
+        ) as numbered
+        where raw.json_api_records.rowid = numbered.row_key
+        """,
+        [source_id],
+    )
+    return connection.execute("select count(*) from raw.json_api_records where source_id = ?", [source_id]).fetchone()[0]

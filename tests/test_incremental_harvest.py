@@ -281,3 +281,31 @@ def test_changed_department_refetches_only_its_pages(harvest, server, tmp_path):
     assert outcomes["guangan_jtysj"]["bytes"] > 0
     assert outcomes["guangan_xzspj"]["bytes"] == 0
     assert outcomes["guangan_fgj"]["bytes"] == 0
+
+
+def test_only_changed_pages_are_parsed(harvest, server, tmp_path, caplog):
+    harvest()
+    records = server.records("xzspj")
+    changed = {**records[150], "task_name": records[150]["task_name"] + "（调整）"}
+    server.replace_records("xzspj", [*records[:150], changed, *records[151:]])
+
+    with caplog.at_level("INFO", logger="huiju.warehouse"):
+        outcomes = harvest()
+    home = tmp_path / "home"
+    with duckdb.connect(str(home / "warehouse" / "huiju.duckdb"), read_only=True) as connection:
+        run_ids = dict(connection.execute(
+            "select page_number, any_value(run_id) from raw.json_api_records where source_id = 'guangan_xzspj' group by 1"
+        ).fetchall())
+        positions = [row[0] for row in connection.execute(
+            "select record_position from raw.json_api_records where source_id = 'guangan_xzspj' order by record_position"
+        ).fetchall()]
+        name = connection.execute(
+            "select record->>'task_name' from raw.json_api_records where source_id = 'guangan_xzspj' and record_position = 151"
+        ).fetchone()[0]
+
+    assert outcomes["guangan_xzspj"]["status"] == "landed"
+    assert "(1 of 4 pages parsed)" in caplog.text
+    assert len(set(run_ids.values())) == 2
+    assert run_ids[2] != run_ids[1]
+    assert positions == list(range(1, 345))
+    assert name == changed["task_name"]
