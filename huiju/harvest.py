@@ -236,10 +236,10 @@ class LoadCheck:
 
 
 def unchanged_page_numbers(connection: duckdb.DuckDBPyConnection, landing: Landing, state: SourceState) -> list[int]:
-    """Return the page numbers of ``landing`` whose rows the raw table already holds.
+    """Return the page numbers of ``landing`` whose rows the raw table already contains.
 
     A page qualifies when its URL and body hash equal the last good load's, and only while the
-    raw table holds exactly the last good load of the source (a replay of another run breaks
+    raw table contains exactly the last good load of the source (a replay of another run breaks
     that, and the whole source is loaded again).
     """
     if landing.source_format != "json_api" or not state.pages:

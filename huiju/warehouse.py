@@ -322,12 +322,12 @@ def load_landing(
 
     ``source`` (the registry entry) supplies format options such as the JSON records path.
     ``unchanged_pages`` lists JSON page numbers whose rows in the raw table already equal this
-    landing's pages; they are kept, and only the other pages are parsed and loaded.
+    landing's pages; they stay as they are, and only the other pages are parsed and loaded.
     ``check`` runs inside the transaction after the insert; an exception it raises rolls the
     load back, so the source keeps its previous rows.
     """
-    kept = set(unchanged_pages) if landing.source_format == "json_api" else set()
-    changed = [page for page in landing.pages if page.page_number not in kept]
+    unchanged = set(unchanged_pages) if landing.source_format == "json_api" else set()
+    changed = [page for page in landing.pages if page.page_number not in unchanged]
     record_table = RECORD_TABLES[landing.source_format]
     if source is not None:
         records_path = getattr(source, "records_path", records_path)
@@ -355,21 +355,21 @@ def load_landing(
             ("encoding", pa.string()), ("page_number", pa.int64()),
         ]),
     )
-    kept_list = sorted(kept) or [-1]
+    unchanged_list = sorted(unchanged) or [-1]
     with tempfile.TemporaryDirectory(prefix="huiju-load-") as scratch_name:
         scratch = Path(scratch_name)
         connection.execute("begin transaction")
         try:
-            # Rows of kept pages stay; rows of changed pages, and of pages the source no longer has, go.
+            # Rows of unchanged pages stay; rows of changed pages, and of pages the source no longer has, go.
             connection.execute(
                 f"delete from {record_table} where source_id = ? and not list_contains(?, page_number)"
                 if record_table == "raw.json_api_records"
                 else f"delete from {record_table} where source_id = ?",
-                [landing.source_id, kept_list] if record_table == "raw.json_api_records" else [landing.source_id],
+                [landing.source_id, unchanged_list] if record_table == "raw.json_api_records" else [landing.source_id],
             )
             connection.execute(
                 "delete from raw.landing_files where source_id = ? and not list_contains(?, page_number)",
-                [landing.source_id, kept_list],
+                [landing.source_id, unchanged_list],
             )
             connection.register("landing_rows", landing_rows)
             connection.execute(
