@@ -122,7 +122,7 @@ class FetchedPage:
 
     @classmethod
     def not_modified_export(cls, response: HttpResponse, summary: FetchedPageSummary) -> FetchedPage:
-        """Build the page of a single-body source (export or feed) that answered 304."""
+        """Build the page of a single-body source (export or feed) whose request returned 304."""
         return cls(
             response=response,
             page_number=1,

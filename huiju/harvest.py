@@ -238,9 +238,9 @@ class LoadCheck:
 def unchanged_page_numbers(connection: duckdb.DuckDBPyConnection, landing: Landing, state: SourceState) -> list[int]:
     """Return the page numbers of ``landing`` whose rows the raw table already contains.
 
-    A page qualifies when its URL and body hash equal the last good load's, and only while the
-    raw table contains exactly the last good load of the source (a replay of another run breaks
-    that, and the whole source is loaded again).
+    A page qualifies when its URL and body hash equal those of the last good load. This holds
+    only while the raw table contains exactly that load; after a replay of another run, the
+    whole source is loaded again.
     """
     if landing.source_format != "json_api" or not state.pages:
         return []

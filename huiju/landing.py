@@ -118,8 +118,11 @@ class LandingWriter:
         summary: dict[str, Any] | None = None,
         reused_from: str | None = None,
     ) -> LandedPage:
-        """Store one page. ``reused_from`` names the earlier landing file whose body a 304 answer
-        confirmed; that body is stored again so that every landing is complete on its own."""
+        """Store one page.
+
+        ``reused_from`` names the earlier landing file whose body a 304 response confirmed. That
+        body is stored again, so that every landing is complete on its own.
+        """
         actual = hashlib.sha256(body).hexdigest()
         if actual != sha256:
             raise LandingError(
