@@ -238,7 +238,7 @@ class LoadCheck:
 def unchanged_page_numbers(connection: duckdb.DuckDBPyConnection, landing: Landing, state: SourceState) -> list[int]:
     """Return the page numbers of ``landing`` whose rows the raw table already contains.
 
-    A page qualifies when its URL and body hash equal those of the last good load. This holds
+    A page qualifies when its URL and body hash equal those of the last good load. This is true
     only while the raw table contains exactly that load; after a replay of another run, the
     whole source is loaded again.
     """
