@@ -309,3 +309,26 @@ def test_only_changed_pages_are_parsed(harvest, server, tmp_path, caplog):
     assert run_ids[2] != run_ids[1]
     assert positions == list(range(1, 345))
     assert name == changed["task_name"]
+
+
+def test_credentials_from_prefect_secret(prefect_harness, tmp_path):
+    from prefect.blocks.system import Secret
+
+    Secret(value="Bearer block-token").save("huiju-test-token", overwrite=True)
+    registry_file = tmp_path / "sources.yaml"
+    registry_file.write_text(
+        REGISTRY.format(base="http://127.0.0.1:9").replace(
+            "    max_concurrent_requests: 4\n",
+            "    max_concurrent_requests: 4\n    credentials:\n      header: X-Api-Key\n"
+            "      prefect_secret: huiju-test-token\n",
+        ),
+        encoding="utf-8",
+    )
+    registry = load_registry(registry_file)
+
+    assert resolve_credential_headers(registry.get("guangan_xzspj")) == {"X-Api-Key": "Bearer block-token"}
+    missing = registry.get("guangan_xzspj").model_copy(
+        update={"credentials": registry.get("guangan_xzspj").credentials.model_copy(update={"prefect_secret": "absent-token"})}
+    )
+    with pytest.raises(RuntimeError, match="absent-token"):
+        resolve_credential_headers(missing)
