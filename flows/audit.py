@@ -31,7 +31,7 @@ def audit_flow(run_id: str | None = None, home: str | None = None) -> dict[str, 
     """
     logger = get_run_logger()
     run_id = run_id or new_run_id()
-    settings = Settings(**({"home": home} if home else {}))
+    settings = Settings.with_overrides(home)
     counts = export(settings, run_id)
     result = validate(settings, run_id)
     logger.info("Audit of run %s %s; candidate rows: %s", run_id, "passed" if result.passed else "blocked", counts)

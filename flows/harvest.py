@@ -73,7 +73,7 @@ def load_landings(settings: Settings, registry: Any, outcomes: list[dict[str, An
     store = StateStore(settings.state_dir)
     connection = warehouse.connect(settings.warehouse_path)
     try:
-        warehouse.replace_sources(connection, [registry_row(source) for source in registry.sources])
+        warehouse.replace_sources(connection, registry.sources)
         for outcome in outcomes:
             if outcome["status"] != "landed":
                 continue
@@ -100,18 +100,6 @@ def load_landings(settings: Settings, registry: Any, outcomes: list[dict[str, An
         connection.close()
 
 
-def registry_row(source: Any) -> dict[str, str]:
-    return {
-        "source_id": source.id,
-        "source_name": source.name,
-        "source_format": source.format,
-        "owner_department": source.owner_department,
-        "base_url": source.base_url,
-        "schedule": source.schedule,
-        "contact": source.contact,
-    }
-
-
 @flow(name="huiju-harvest", task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SOURCES))
 def harvest_flow(run_id: str | None = None, home: str | None = None, sources_file: str | None = None) -> dict[str, Any]:
     """Fetch every source of the registry into landing and load it; return per-source outcomes.
@@ -121,7 +109,7 @@ def harvest_flow(run_id: str | None = None, home: str | None = None, sources_fil
     """
     logger = get_run_logger()
     run_id = run_id or new_run_id()
-    settings = Settings(**{key: value for key, value in {"home": home, "sources_file": sources_file}.items() if value})
+    settings = Settings.with_overrides(home, sources_file)
     registry = load_registry(settings.sources_file)
     limiter = HostLimiter.for_sources(registry.sources)
     logger.info("Harvesting %d sources for run %s", len(registry.sources), run_id)

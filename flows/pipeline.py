@@ -21,11 +21,6 @@ class PipelineError(RuntimeError):
     """A stage failed; the run record names the stage and the reason."""
 
 
-def _settings(home: str | None, sources_file: str | None) -> Settings:
-    overrides = {key: value for key, value in {"home": home, "sources_file": sources_file}.items() if value}
-    return Settings(**overrides)
-
-
 @flow(name="huiju-pipeline")
 def pipeline_flow(
     home: str | None = None,
@@ -42,7 +37,7 @@ def pipeline_flow(
     A failing stage ends it with status ``failed`` and raises ``PipelineError``.
     """
     logger = get_run_logger()
-    settings = _settings(home, sources_file)
+    settings = Settings.with_overrides(home, sources_file)
     store = RunStore(settings.runs_dir)
     created_at = utc_now()
     run = RunRecord(run_id=new_run_id(created_at), started_at=created_at.isoformat())

@@ -54,7 +54,7 @@ def publish_flow(
     Run on its own, the flow audits the run's candidates again and takes the sources from them.
     """
     logger = get_run_logger()
-    settings = Settings(**({"home": home} if home else {}))
+    settings = Settings.with_overrides(home)
     candidate_dir = settings.publish_dir / "candidates" / run_id
     if not candidate_dir.exists():
         raise FileNotFoundError(f"no candidates for run {run_id} in {candidate_dir}; run the audit flow first")

@@ -25,7 +25,7 @@ def dbt_build(settings: Settings, run_id: str) -> dict[str, Any]:
 def transform_flow(run_id: str | None = None, home: str | None = None) -> dict[str, Any]:
     """Build staging, intermediate and mart models; any failing model or test fails the flow."""
     run_id = run_id or new_run_id()
-    settings = Settings(**({"home": home} if home else {}))
+    settings = Settings.with_overrides(home)
     result = dbt_build(settings, run_id)
     get_run_logger().info("dbt build passed for run %s: %s", run_id, result["statuses"])
     return result

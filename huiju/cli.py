@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 import unicodedata
-from pathlib import Path
 from typing import Any
 
 from huiju.settings import Settings
@@ -17,12 +16,7 @@ DEMO_BASE_URL_VARIABLE = "HUIJU_DEPT_BASE_URL"
 
 
 def _settings(arguments: argparse.Namespace) -> Settings:
-    overrides = {}
-    if getattr(arguments, "home", None):
-        overrides["home"] = Path(arguments.home)
-    if getattr(arguments, "sources", None):
-        overrides["sources_file"] = Path(arguments.sources)
-    return Settings(**overrides)
+    return Settings.with_overrides(arguments.home, arguments.sources)
 
 
 def _width(text: str) -> int:
@@ -30,10 +24,28 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
-def _pad(text: Any, width: int, right: bool = False) -> str:
-    text = "" if text is None else str(text)
+def _pad(text: str, width: int, right: bool = False) -> str:
     gap = " " * max(width - _width(text), 0)
     return gap + text if right else text + gap
+
+
+def format_table(
+    headings: list[str], rows: list[list[Any]], *, right_align_from: int | None = None, total_row: bool = False
+) -> str:
+    """Lay out rows under headings in padded columns; None prints as an empty cell.
+
+    Columns from ``right_align_from`` on are right-aligned. With ``total_row`` a rule separates the
+    last row.
+    """
+    cells = [["" if value is None else str(value) for value in row] for row in [headings, *rows]]
+    widths = [max(_width(row[column]) for row in cells) for column in range(len(headings))]
+    lines = []
+    for index, row in enumerate(cells):
+        if total_row and index == len(cells) - 1:
+            lines.append("  ".join("-" * width for width in widths))
+        right = [right_align_from is not None and column >= right_align_from for column in range(len(row))]
+        lines.append("  ".join(_pad(value, widths[column], right[column]) for column, value in enumerate(row)).rstrip())
+    return "\n".join(lines)
 
 
 def format_department_summary(run: dict[str, Any]) -> str:
@@ -49,13 +61,7 @@ def format_department_summary(run: dict[str, Any]) -> str:
                      source.get("fetched"), source.get("published"), source.get("quarantined"), source.get("merged"),
                      source.get("flagged")])
     rows.append(["合计", f"{len(run['sources'])} 个来源", "", "", *totals.values()])
-    widths = [max(_width(str(row[i] if row[i] is not None else "")) for row in [headings, *rows]) for i in range(len(headings))]
-    lines = []
-    for index, row in enumerate([headings, *rows]):
-        if index == len(rows):
-            lines.append("  ".join("-" * width for width in widths))
-        lines.append("  ".join(_pad(value, widths[i], right=i >= 4) for i, value in enumerate(row)))
-    return "\n".join(lines)
+    return format_table(headings, rows, right_align_from=4, total_row=True)
 
 
 def _print_run_outcome(run: dict[str, Any], settings: Settings) -> None:
@@ -137,9 +143,7 @@ def command_sources_check(arguments: argparse.Namespace) -> int:
              r.error or "", r.last_run_error or ""]
             for r in results
         ]
-        widths = [max(_width(str(row[i] if row[i] is not None else "")) for row in [headings, *rows]) for i in range(len(headings))]
-        for row in [headings, *rows]:
-            print("  ".join(_pad(value, widths[i]) for i, value in enumerate(row)).rstrip())
+        print(format_table(headings, rows))
         reachable = sum(result.is_reachable for result in results)
         print(f"\n{reachable}/{len(results)} 个来源可达")
     return 0 if all(result.is_reachable for result in results) else 1
@@ -175,9 +179,7 @@ def command_sources_list(arguments: argparse.Namespace) -> int:
         return 0
     headings = ["来源", "名称", "格式", "计划", "所属部门", "地址"]
     rows = [[s.id, s.name, s.format, s.schedule, s.owner_department, s.base_url] for s in registry.sources]
-    widths = [max(_width(str(row[i])) for row in [headings, *rows]) for i in range(len(headings))]
-    for row in [headings, *rows]:
-        print("  ".join(_pad(value, widths[i]) for i, value in enumerate(row)).rstrip())
+    print(format_table(headings, rows))
     print(f"\n共 {len(rows)} 个来源（{settings.sources_file}）")
     return 0
 

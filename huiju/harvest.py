@@ -20,6 +20,7 @@ from connectors import csv_export, feeds, json_api, xml_export
 from connectors.fetching import FetchedPageSummary, PageValidators
 from connectors.http import header_value
 from huiju.landing import Landing, LandingWriter
+from huiju.warehouse import RECORD_TABLES
 from huiju.runs import utc_now
 from huiju.state import PageState, SourceState, StateStore
 
@@ -34,14 +35,6 @@ REQUIRED_FIELDS = {
     "csv_export": ("事项名称", "实施编码", "在线办理地址"),
     "rss_feed": ("title", "link"),
     "atom_feed": ("title", "link"),
-}
-
-RAW_RECORD_TABLES = {
-    "json_api": "raw.json_api_records",
-    "csv_export": "raw.csv_export_records",
-    "xml_export": "raw.xml_export_records",
-    "rss_feed": "raw.feed_entries",
-    "atom_feed": "raw.feed_entries",
 }
 
 _SINGLE_BODY_FETCHERS = {
@@ -201,7 +194,7 @@ class LoadCheck:
         source, state = self.source, self.state
         max_shrink = getattr(source, "max_shrink_share", DEFAULT_MAX_SHRINK_SHARE)
         required = REQUIRED_FIELDS.get(source.format, ())
-        table = RAW_RECORD_TABLES[source.format]
+        table = RECORD_TABLES[source.format]
         if state.record_count:
             shrink = 1 - record_count / state.record_count
             if shrink > max_shrink:

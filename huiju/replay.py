@@ -31,13 +31,11 @@ def replay_landings(settings: Any, registry: Any, run_id: str | None = None) -> 
     after that load. The dataset-level checks of the harvest are not repeated, because the
     landings replayed already passed them.
     """
-    from flows.harvest import registry_row
-
     store = StateStore(settings.state_dir)
     outcomes: dict[str, dict[str, Any]] = {}
     connection = warehouse.connect(settings.warehouse_path)
     try:
-        warehouse.replace_sources(connection, [registry_row(source) for source in registry.sources])
+        warehouse.replace_sources(connection, registry.sources)
         for source in registry.sources:
             directory = landing_to_replay(settings.landing_dir, store, source.id, run_id)
             if directory is None:

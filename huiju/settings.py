@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     dbt_project_dir: Path = Field(default=PROJECT_ROOT / "dbt_project")
     expectations_dir: Path = Field(default=PROJECT_ROOT / "expectations")
 
+    @classmethod
+    def with_overrides(cls, home: str | Path | None = None, sources_file: str | Path | None = None) -> Settings:
+        """Build settings from the environment, replacing the home and registry where given."""
+        overrides = {key: Path(value) for key, value in {"home": home, "sources_file": sources_file}.items() if value}
+        return cls(**overrides)
+
     @property
     def landing_dir(self) -> Path:
         return self.home / "landing"

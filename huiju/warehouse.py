@@ -104,10 +104,22 @@ def connect(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def replace_sources(connection: duckdb.DuckDBPyConnection, rows: Iterable[dict[str, str]]) -> None:
-    """Store a snapshot of the source registry for the models (department owners, formats)."""
+def replace_sources(connection: duckdb.DuckDBPyConnection, sources: Iterable[Any]) -> None:
+    """Store a snapshot of the registry's sources for the models (department owners, formats)."""
+    rows = [
+        {
+            "source_id": source.id,
+            "source_name": source.name,
+            "source_format": source.format,
+            "owner_department": source.owner_department,
+            "base_url": source.base_url,
+            "schedule": source.schedule,
+            "contact": source.contact,
+        }
+        for source in sources
+    ]
     table = pa.Table.from_pylist(
-        list(rows),
+        rows,
         schema=pa.schema(
             [(name, pa.string()) for name in
              ("source_id", "source_name", "source_format", "owner_department", "base_url", "schedule", "contact")]

@@ -57,9 +57,11 @@ def _item(item_id: str, **overrides) -> dict:
 
 
 def _write_candidates(directory: Path, items: list[dict], merged: list[tuple[str, str]] = ()) -> Path:
+    """Write the candidate marts of ``items``; each ``merged`` pair is (record id, surviving item id)."""
     directory.mkdir(parents=True, exist_ok=True)
     fct = pd.DataFrame(items)
     fct.to_parquet(directory / "fct_service_item.parquet")
+
     records = [
         {"source_record_id": item["source_record_id"], "source_id": item["source_id"], "source_format": "json_api",
          "run_id": "r1", "landing_file": item["landing_file"], "record_position": item["record_position"],
@@ -73,14 +75,17 @@ def _write_candidates(directory: Path, items: list[dict], merged: list[tuple[str
                         "service_item_id": into, "disposition": "merged", "merged_into_service_item_id": into,
                         "record": "{}"})
     pd.DataFrame(records).to_parquet(directory / "fct_source_record.parquet")
+
     pd.DataFrame([{"department_id": "d1", "dept_name": "区教科体局"}]).to_parquet(directory / "dim_department.parquet")
     pd.DataFrame([{"region_code": "511602000000", "status": "valid"}]).to_parquet(directory / "dim_region.parquet")
+
     themes = [
         {"service_item_id": item["service_item_id"], "audience": None, "theme_code": None, "theme_label": None,
          "rule_id": "unassigned", "is_unassigned": True}
         for item in items
     ]
     pd.DataFrame(themes).to_parquet(directory / "mart_service_themes.parquet")
+
     status = [
         {"service_item_id": item["service_item_id"], "source_id": item["source_id"],
          "first_seen_at": pd.Timestamp("2026-12-04", tz="UTC"), "is_withdrawn": False}
