@@ -8,6 +8,10 @@ Every department of the bundled catalog is served under its slug from ``departme
   ``/{slug}/api/cursor/tasks?cursor=…&limit=100`` (opaque cursor in ``data.nextCursor``, none on
   the first request) and ``/{slug}/api/links/tasks?page=1&pageSize=100`` (``links.next`` is
   the next page's path, or null on the last page).
+- Every JSON API style also takes ``updatedSince`` (ISO 8601, e.g. ``2026-12-04T02:00:00Z``) and
+  then serves only the records added or changed at or after that time. The ``Date`` header
+  of a response is the server clock to send as ``updatedSince`` next time. Removed records
+  are not listed, so only a full fetch shows that a record is gone.
 - ``GET /{slug}/export/tasks.csv``: a CSV export encoded in GB18030, sent as ``text/csv``
   without a charset, with CRLF line ends and a Chinese header row.
 - ``GET /{slug}/export/tasks.xml``: the same records as UTF-8 XML, one ``<task>`` per record.
@@ -41,10 +45,11 @@ import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from department_systems.catalog import (
     CATALOG_PATH,
@@ -144,7 +149,9 @@ class DepartmentSystemServer:
         self._original_records = {
             department.slug: records_by_name[department.name] for department in self.departments
         }
-        self._records: dict[str, list[dict[str, Any]]] = {}
+        self._records: dict[str, list[dict[str, Any]]]
+        # Parallel to _records: when each record was added or last changed, as a Unix time.
+        self._updated_at: dict[str, list[float]]
         self._export_bodies: dict[str, bytes] = {}
         self._faults: dict[str, deque[Fault]] = {}
         self._received: list[ReceivedRequest] = []
@@ -153,6 +160,8 @@ class DepartmentSystemServer:
         self._last_modified: dict[str, float] = {slug: started for slug in self._original_records}
         self._last_modified[FEEDS_KEY] = started
         self._replaced_slugs: set[str] = set()
+        self._records = {slug: list(records) for slug, records in self._original_records.items()}
+        self._updated_at = {slug: [started] * len(records) for slug, records in self._original_records.items()}
         self.reset()
 
     # Lifecycle
@@ -273,7 +282,7 @@ class DepartmentSystemServer:
         new_records = [dict(record) for record in records]
         export_body = render_export(new_records, self.task_type_labels)
         with self._lock:
-            self._records[slug] = new_records
+            self._set_records(slug, new_records)
             self._export_bodies[slug] = export_body
             self._touch(slug)
 
@@ -354,7 +363,8 @@ class DepartmentSystemServer:
             slug: render_export(records, self.task_type_labels) for slug, records in self._original_records.items()
         }
         with self._lock:
-            self._records = {slug: list(records) for slug, records in self._original_records.items()}
+            for slug, records in self._original_records.items():
+                self._set_records(slug, list(records))
             self._export_bodies = export_bodies
             for slug in self._replaced_slugs:
                 self._touch(slug)
@@ -375,13 +385,35 @@ class DepartmentSystemServer:
         if key != FEEDS_KEY:
             self._replaced_slugs.add(key)
 
+    def _set_records(self, slug: str, records: list[dict[str, Any]]) -> None:
+        """Serve ``records`` for ``slug``. Call with the lock held.
+
+        A record identical to one served before keeps that one's update time; every other
+        record counts as added or changed now.
+        """
+        earlier: dict[str, float] = {}
+        for record, updated_at in zip(self._records.get(slug, ()), self._updated_at.get(slug, ())):
+            earlier.setdefault(_record_fingerprint(record), updated_at)
+        now = time.time()
+        self._records[slug] = records
+        self._updated_at[slug] = [earlier.get(_record_fingerprint(record), now) for record in records]
+
+    def _current_records(self, slug: str, updated_since: float | None) -> list[dict[str, Any]]:
+        """Return the records of ``slug``, or those updated at or after ``updated_since``. Call with the lock held."""
+        records = self._records[slug]
+        if updated_since is None:
+            return records
+        return [record for record, updated_at in zip(records, self._updated_at[slug]) if updated_at >= updated_since]
+
     def _last_modified_timestamp(self, key: str) -> float:
         with self._lock:
             return self._last_modified[key]
 
-    def _records_slice(self, slug: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    def _records_slice(
+        self, slug: str, offset: int, limit: int, updated_since: float | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
         with self._lock:
-            records = self._records[slug]
+            records = self._current_records(slug, updated_since)
             return records[offset : offset + limit], len(records)
 
     def _record_request(self, method: str, path: str, query: str, headers: Mapping[str, str]) -> None:
@@ -409,9 +441,11 @@ class DepartmentSystemServer:
         if not self._has_slug(slug):
             raise KeyError(f"unknown department slug {slug!r}; see {DEPARTMENTS_PATH.name} for the slugs")
 
-    def _page_payload(self, slug: str, page_number: int, page_size: int) -> dict[str, Any]:
+    def _page_payload(
+        self, slug: str, page_number: int, page_size: int, updated_since: float | None = None
+    ) -> dict[str, Any]:
         with self._lock:
-            records = self._records[slug]
+            records = self._current_records(slug, updated_since)
             total = len(records)
             start = (page_number - 1) * page_size
             page_records = records[start : start + page_size]
@@ -549,9 +583,14 @@ class _DepartmentRequestHandler(BaseHTTPRequestHandler):
             self._send_error_json(400, f"pageSize must be an integer from 1 to {MAX_PAGE_SIZE}")
             return
 
+        updated_since = self._updated_since(query)
+        if updated_since is _INVALID:
+            return
+
         if repeat_previous_page:
             page_number = max(page_number - 1, 1)
-        self._send_json_resource(slug, self.department_server._page_payload(slug, page_number, page_size))
+        payload = self.department_server._page_payload(slug, page_number, page_size, updated_since)
+        self._send_json_resource(slug, payload)
 
     def _send_offset_page(self, slug: str, query: Mapping[str, list[str]]) -> None:
         offset = _parse_non_negative_int(query.get("offset", ["0"])[0])
@@ -559,9 +598,10 @@ class _DepartmentRequestHandler(BaseHTTPRequestHandler):
         if offset is None:
             self._send_error_json(400, "offset must be a non-negative integer")
             return
-        if limit is None:
+        updated_since = self._updated_since(query)
+        if limit is None or updated_since is _INVALID:
             return
-        records, total = self.department_server._records_slice(slug, offset, limit)
+        records, total = self.department_server._records_slice(slug, offset, limit, updated_since)
         payload = {"offset": offset, "limit": limit, "total": total, "records": records}
         self._send_json_resource(slug, _envelope(payload))
 
@@ -572,9 +612,10 @@ class _DepartmentRequestHandler(BaseHTTPRequestHandler):
         if offset is None:
             self._send_error_json(400, f"invalid cursor {cursor!r}; send the nextCursor of the previous page")
             return
-        if limit is None:
+        updated_since = self._updated_since(query)
+        if limit is None or updated_since is _INVALID:
             return
-        records, total = self.department_server._records_slice(slug, offset, limit)
+        records, total = self.department_server._records_slice(slug, offset, limit, updated_since)
         next_offset = offset + len(records)
         next_cursor = _encode_cursor(next_offset) if records and next_offset < total else None
         if repeat_next:
@@ -588,12 +629,17 @@ class _DepartmentRequestHandler(BaseHTTPRequestHandler):
         if page_number is None:
             self._send_error_json(400, "page must be a positive integer")
             return
-        if page_size is None:
+        updated_since = self._updated_since(query)
+        if page_size is None or updated_since is _INVALID:
             return
-        records, total = self.department_server._records_slice(slug, (page_number - 1) * page_size, page_size)
-        self_link = f"{path}?page={page_number}&pageSize={page_size}"
+        records, total = self.department_server._records_slice(
+            slug, (page_number - 1) * page_size, page_size, updated_since
+        )
+        # The links repeat updatedSince, so that following them stays within the same change set.
+        filter_query = "&" + urlencode({"updatedSince": query["updatedSince"][0]}) if updated_since is not None else ""
+        self_link = f"{path}?page={page_number}&pageSize={page_size}{filter_query}"
         has_next = page_number * page_size < total
-        next_link = f"{path}?page={page_number + 1}&pageSize={page_size}" if has_next else None
+        next_link = f"{path}?page={page_number + 1}&pageSize={page_size}{filter_query}" if has_next else None
         if repeat_next:
             next_link = self_link
         payload = {
@@ -603,6 +649,22 @@ class _DepartmentRequestHandler(BaseHTTPRequestHandler):
             "links": {"self": self_link, "next": next_link},
         }
         self._send_json_resource(slug, payload)
+
+    def _updated_since(self, query: Mapping[str, list[str]]) -> Any:
+        """Return ``updatedSince`` as a Unix time, ``None`` if absent, or send a 400 and return ``_INVALID``."""
+        values = query.get("updatedSince")
+        if not values:
+            return None
+        try:
+            moment = datetime.fromisoformat(values[0].replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            self._send_error_json(
+                400, f"updatedSince {values[0]!r} must be an ISO 8601 time with a zone, e.g. 2026-12-04T02:00:00Z"
+            )
+            return _INVALID
+        return moment.timestamp()
 
     def _page_size(self, query: Mapping[str, list[str]], name: str) -> int | None:
         """Return the page size in ``name``, or send a 400 and return ``None`` if it is invalid."""
@@ -702,6 +764,14 @@ class _DepartmentRequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (signature fixed by the base class)
         logger.debug("%s %s", self.address_string(), format % args)
+
+
+# Returned by _updated_since after it has sent a 400 for an invalid value.
+_INVALID = object()
+
+
+def _record_fingerprint(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def _envelope(data: Any) -> dict[str, Any]:
