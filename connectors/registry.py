@@ -10,6 +10,7 @@ owner, plus the limits of its HTTP client. A file looks like this::
       max_retries: 3
       backoff_seconds: 0.5
       max_response_bytes: 20000000
+      max_shrink_share: 0.2         # share of records one run may lose before the source is blocked
     allowed_hosts: [gov.example]    # optional; hosts of all base_urls are always allowed
     sources:
       - id: guangan_xzspj
@@ -25,6 +26,10 @@ owner, plus the limits of its HTTP client. A file looks like this::
         credentials:                # optional; names only, never the secret itself
           header: Authorization
           env: HUIJU_XZSPJ_TOKEN    # or prefect_secret: xzspj-api-token
+        updated_since:              # optional; JSON APIs that list changes since a time
+          param: updatedSince
+          record_key: task_code
+          full_refresh_hours: 168   # a full fetch at least this often, to see withdrawals
       - id: portal_notices
         name: 门户网站通知公告
         format: rss_feed
@@ -60,6 +65,7 @@ __all__ = [
     "JsonApiSource",
     "RssFeedSource",
     "SourceCredentials",
+    "UpdatedSinceOptions",
     "XmlExportSource",
     "Registry",
     "RegistryError",
@@ -86,6 +92,7 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "max_retries": 3,
     "backoff_seconds": 0.5,
     "max_response_bytes": 20_000_000,
+    "max_shrink_share": 0.2,
 }
 
 
@@ -147,6 +154,12 @@ class SourceBase(BaseModel):
     max_retries: int = Field(ge=0, description="Retries after the first attempt of a request.")
     backoff_seconds: float = Field(ge=0, description="Wait before the first retry, doubled for each further retry.")
     max_response_bytes: int = Field(gt=0, description="Maximum body size of one response, in bytes.")
+    max_shrink_share: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="Largest share of the last good record count that one run may lose before the source is blocked.",
+    )
     max_concurrent_requests: int = Field(default=2, ge=1, description="Maximum requests to the source at one time.")
     max_requests_per_second: float = Field(default=5.0, gt=0, description="Maximum request rate to the source.")
     credentials: SourceCredentials | None = None
@@ -188,6 +201,31 @@ class SourceBase(BaseModel):
 
 
 PaginationStyle = Literal["page_number", "offset_limit", "cursor", "next_link"]
+FIELD_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class UpdatedSinceOptions(BaseModel):
+    """Options of a JSON API that lists only the records added or changed since a time.
+
+    The harvest sends the ``Date`` header of the first page of the last committed fetch as
+    ``param``, so the cursor follows the server's clock, not Huiju's. Fetched records replace
+    the stored records with the same ``record_key``. Removed records are never listed by such
+    an API, so a full fetch runs at least every ``full_refresh_hours`` to detect withdrawals.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    param: str = Field(min_length=1, description="Query parameter that carries the time, e.g. updatedSince.")
+    record_key: str = Field(description="Record field that identifies a record across fetches, e.g. task_code.")
+    time_format: Literal["iso8601", "epoch_seconds", "epoch_millis"] = "iso8601"
+    full_refresh_hours: float = Field(default=168, gt=0, description="Maximum time between two full fetches, in hours.")
+
+    @field_validator("record_key")
+    @classmethod
+    def _check_record_key(cls, value: str) -> str:
+        if not FIELD_NAME_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not a top-level field name (letters, digits and '_')")
+        return value
 
 
 class JsonApiSource(SourceBase):
@@ -234,6 +272,7 @@ class JsonApiSource(SourceBase):
         default="data.total", description="Dotted path of the total record count; null if the API sends none."
     )
     max_pages: int = Field(default=10_000, gt=0)
+    updated_since: UpdatedSinceOptions | None = None
 
 
 class CsvExportSource(SourceBase):
