@@ -20,13 +20,23 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from connectors.decoding import decode_body
 from connectors.errors import PaginationError, RecordCountMismatchError, ResponseFormatError
-from connectors.fetching import FetchedPage, FetchedPageSummary, PageHint, PageValidators, get_source_url
+from connectors.fetching import (
+    FetchedPage,
+    FetchedPageSummary,
+    PageHint,
+    PageValidators,
+    get_source_url,
+    request_url,
+)
 from connectors.http import HttpClient, HttpResponse
 from connectors.registry import JsonApiSource
 
 __all__ = ["PaginationError", "RecordCountMismatchError", "ResponseFormatError", "extract_page", "fetch_pages"]
 
 logger = logging.getLogger(__name__)
+
+# Summary used for a 304 to a conditional change-list request: no records and no further page.
+EMPTY_LAST_PAGE = FetchedPageSummary(record_count=0, total=0, next_page_hint=None, is_last_page=True, encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -43,8 +53,15 @@ def fetch_pages(
     source: JsonApiSource,
     validators: Mapping[str, PageValidators] | None = None,
     previous_pages: Mapping[str, FetchedPageSummary] | None = None,
+    filter_params: Mapping[str, str] | None = None,
+    if_modified_since: str | None = None,
 ) -> Iterator[FetchedPage]:
     """Fetch every page of ``source`` and yield each one as it arrives.
+
+    ``filter_params`` are query parameters added to every request, such as the updated-since
+    time. Next links are followed as the server sends them, so they must carry the filter.
+    ``if_modified_since`` (an HTTP date) makes the first request conditional. A 304 answer then
+    yields one ``not_modified`` page that counts as an empty, last page.
 
     ``validators`` and ``previous_pages`` are keyed by request URL, as ``request_url`` of an
     earlier 200 response reports it. A page with an entry in both is requested conditionally,
@@ -65,7 +82,12 @@ def fetch_pages(
     expected_total: int | None = None
     received = 0
     page_number = 0
-    next_request: _PageRequest | None = _first_request(source)
+    filters = dict(filter_params or {})
+    next_request: _PageRequest | None = _with_filters(_first_request(source), filters)
+    if if_modified_since is not None:
+        first_url = request_url(next_request.url, next_request.params)
+        validators = {first_url: PageValidators(last_modified=if_modified_since)}
+        previous_pages = {first_url: EMPTY_LAST_PAGE}
 
     while next_request is not None:
         page_number += 1
@@ -126,7 +148,12 @@ def fetch_pages(
             total=total,
         )
 
-        next_request = None if is_last_page else _next_request(source, next_hint, received, page_number, response)
+        if is_last_page:
+            next_request = None
+        elif source.pagination == "next_link":
+            next_request = _next_request(source, next_hint, received, page_number, response)
+        else:
+            next_request = _with_filters(_next_request(source, next_hint, received, page_number, response), filters)
 
     if expected_total is not None and received != expected_total:
         raise RecordCountMismatchError(
@@ -139,6 +166,12 @@ def fetch_pages(
             received=received,
         )
     logger.info("Source %s: fetched %d records in %d pages", source.id, received, page_number)
+
+
+def _with_filters(request: _PageRequest, filters: Mapping[str, str]) -> _PageRequest:
+    if not filters:
+        return request
+    return _PageRequest(request.url, {**request.params, **filters}, request.token)
 
 
 def _first_request(source: JsonApiSource) -> _PageRequest:

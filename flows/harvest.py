@@ -13,15 +13,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from connectors.http import HttpClient
 from connectors.registry import load_registry
 from huiju import warehouse
-from huiju.harvest import (
-    LoadCheck,
-    SourceBlockedError,
-    advance_state,
-    describe_failure,
-    harvest_source,
-    resolve_credential_headers,
-    unchanged_page_numbers,
-)
+from huiju.harvest import describe_failure, harvest_source, resolve_credential_headers
+from huiju.loading import LoadCheck, SourceBlockedError, advance_cursor, advance_state, unchanged_page_numbers
 from huiju.landing import read_landing
 from huiju.politeness import HostLimiter, PoliteClient
 from huiju.runs import new_run_id
@@ -60,6 +53,8 @@ def fetch_source(source: Any, allowed_hosts: frozenset[str], limiter: HostLimite
         "pages": outcome.pages,
         "bytes": outcome.bytes,
         "snapshot_id": outcome.landing.snapshot_id if outcome.landing else state.snapshot_id(),
+        "fetch_mode": "full" if outcome.is_full_fetch else "updated_since",
+        "cursor": outcome.cursor,
     }
 
 
@@ -75,23 +70,27 @@ def load_landings(settings: Settings, registry: Any, outcomes: list[dict[str, An
     try:
         warehouse.replace_sources(connection, registry.sources)
         for outcome in outcomes:
+            if outcome["status"] == "unchanged":
+                advance_cursor(store, store.load(outcome["source_id"]), outcome.get("cursor"),
+                               outcome.get("fetch_mode") == "full")
             if outcome["status"] != "landed":
                 continue
             source = registry.get(outcome["source_id"])
             state = store.load(source.id)
             landing = read_landing(Path(outcome["landing_dir"]))
-            check = LoadCheck(source, state)
+            check = LoadCheck(source, state, landing)
             try:
                 count = warehouse.load_landing(
                     connection, landing, source=source, check=check,
-                    unchanged_pages=unchanged_page_numbers(connection, landing, state),
+                    unchanged_pages=unchanged_page_numbers(connection, source, landing, state),
                 )
             except (warehouse.LoadError, SourceBlockedError) as error:
                 failure = describe_failure(source.id, error)
                 logger.error("Source %s not loaded (%s): %s", source.id, failure.stage, error)
                 outcome.update(status="failed", error=failure.to_dict())
                 continue
-            advance_state(store, state, landing, count, check.fields)
+            advance_state(store, state, source, landing, count, check.fields)
+            outcome["snapshot_id"] = state.snapshot_id()
             outcome["fetched"] = count
             outcome["warnings"] = check.warnings
             for warning in check.warnings:

@@ -1,41 +1,29 @@
 """Fetch one registered source, skip what is unchanged, and store the rest in the landing store.
 
-Loading checks each changed source before its raw rows are replaced. A catalog that shrinks by
-more than ``max_shrink_share`` since the last good load, or that lacks a required field, is
-blocked. Its last good rows then stay in the warehouse and are published as stale.
+A source fetches its whole catalog, page by page, with conditional requests. A JSON API with
+``updated_since`` in the registry fetches only the records changed since the server time of
+its last committed fetch, and its whole catalog again every ``full_refresh_hours``.
 """
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import duckdb
 
 from connectors import csv_export, feeds, json_api, xml_export
 from connectors.fetching import FetchedPageSummary, PageValidators
 from connectors.http import header_value
-from huiju.landing import Landing, LandingWriter
-from huiju.warehouse import RECORD_TABLES
+from huiju.landing import UPDATED_SINCE, Landing, LandingWriter
 from huiju.runs import utc_now
-from huiju.state import PageState, SourceState, StateStore
+from huiju.state import SourceState, page_key, page_url
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_MAX_SHRINK_SHARE = 0.2
-
-# Fields without which a record cannot be published; a source whose records lack one is blocked.
-REQUIRED_FIELDS = {
-    "json_api": ("task_name", "task_code", "link_addr"),
-    "xml_export": ("task_name", "task_code", "link_addr"),
-    "csv_export": ("事项名称", "实施编码", "在线办理地址"),
-    "rss_feed": ("title", "link"),
-    "atom_feed": ("title", "link"),
-}
 
 _SINGLE_BODY_FETCHERS = {
     "csv_export": csv_export.fetch_export,
@@ -43,14 +31,6 @@ _SINGLE_BODY_FETCHERS = {
     "rss_feed": feeds.fetch_feed,
     "atom_feed": feeds.fetch_feed,
 }
-
-
-class SourceBlockedError(RuntimeError):
-    """A dataset-level check rejected this run's data of one source."""
-
-    def __init__(self, message: str, *, stage: str):
-        super().__init__(message)
-        self.stage = stage
 
 
 @dataclass(frozen=True)
@@ -69,7 +49,11 @@ class HarvestFailure:
 
 @dataclass
 class FetchOutcome:
-    """Result of fetching one source: a landing to load, or unchanged content."""
+    """Result of fetching one source: a landing to load, or unchanged content.
+
+    ``cursor`` is the server time at the start of the fetch for sources with an updated-since
+    cursor, and ``is_full_fetch`` whether the whole catalog was requested.
+    """
 
     source_id: str
     landing: Landing | None
@@ -78,6 +62,8 @@ class FetchOutcome:
     bytes: int
     record_count: int | None
     warnings: list[str] = field(default_factory=list)
+    cursor: str | None = None
+    is_full_fetch: bool = True
 
 
 def resolve_credential_headers(source: Any, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -108,16 +94,70 @@ def resolve_credential_headers(source: Any, environ: Mapping[str, str] | None = 
     return {credentials.header: value}
 
 
-def fetch_source_pages(client: Any, source: Any, state: SourceState) -> list[Any]:
+def updated_since_value(source: Any, state: SourceState, now: datetime) -> str | None:
+    """Return the updated-since time to fetch ``source`` with, or ``None`` for a full fetch.
+
+    A full fetch is due when the source has no updated-since option, no committed cursor, or
+    no full fetch within ``full_refresh_hours``, because only a full fetch shows withdrawals.
+    """
+    options = getattr(source, "updated_since", None)
+    if options is None or state.cursor is None or state.last_full_fetch_at is None or state.last_good_run_id is None:
+        return None
+    hours_since_full_fetch = (now - datetime.fromisoformat(state.last_full_fetch_at)).total_seconds() / 3600
+    if hours_since_full_fetch >= options.full_refresh_hours:
+        return None
+    return state.cursor
+
+
+def format_updated_since(moment: str, time_format: str) -> str:
+    """Write an ISO 8601 time as the query value that the API expects."""
+    parsed = datetime.fromisoformat(moment)
+    if time_format == "epoch_seconds":
+        return str(int(parsed.timestamp()))
+    if time_format == "epoch_millis":
+        return str(int(parsed.timestamp() * 1000))
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def server_time(response: Any, source_id: str) -> str:
+    """Return the server's clock at ``response`` as ISO 8601, from its ``Date`` header.
+
+    Using the server's clock keeps a slow or skewed local clock from skipping changes. Without
+    a valid ``Date`` header the local fetch time is used, and a warning is logged.
+    """
+    date = header_value(response.headers, "Date")
+    if date:
+        try:
+            return email.utils.parsedate_to_datetime(date).astimezone(UTC).isoformat()
+        except (TypeError, ValueError):
+            pass
+    logger.warning("Source %s: response of %s has no valid Date header (%r); the updated-since cursor "
+                   "uses the local clock", source_id, response.request_url, date)
+    return response.fetched_at.astimezone(UTC).isoformat()
+
+
+def fetch_source_pages(client: Any, source: Any, state: SourceState, updated_since: str | None = None) -> list[Any]:
     """Fetch every page of ``source`` into memory, in order, conditionally where state allows.
 
     Pages of the last good load are requested with their ``ETag`` and ``Last-Modified``. A
-    304 response comes back as a ``not_modified`` page with no body.
+    304 response comes back as a ``not_modified`` page with no body. With ``updated_since``,
+    a JSON API is asked only for the records changed since then. That request carries
+    ``If-Modified-Since``, and a 304 answer stands for an empty change list.
     """
+    if updated_since is not None:
+        options = source.updated_since
+        filters = {options.param: format_updated_since(updated_since, options.time_format)}
+        # Last-Modified has whole seconds, so a change in the cursor's own second would look older
+        # than the cursor. Asking from one second earlier costs at most a repeated record.
+        since = datetime.fromisoformat(updated_since) - timedelta(seconds=1)
+        if_modified_since = email.utils.format_datetime(since.astimezone(UTC), usegmt=True)
+        return list(json_api.fetch_pages(client, source, filter_params=filters, if_modified_since=if_modified_since))
+
     validators = {}
     previous_pages = {}
-    for url, page in state.pages.items():
+    for key, page in state.pages.items():
         if page.summary is not None and (page.etag or page.last_modified):
+            url = page_url(source.base_url, key)
             validators[url] = PageValidators(etag=page.etag, last_modified=page.last_modified)
             previous_pages[url] = FetchedPageSummary.from_dict(page.summary)
     if source.format == "json_api":
@@ -127,20 +167,41 @@ def fetch_source_pages(client: Any, source: Any, state: SourceState) -> list[Any
     raise ValueError(f"source {source.id}: no connector for format {source.format!r}")
 
 
-def harvest_source(client: Any, source: Any, landing_dir: Path, run_id: str, state: SourceState) -> FetchOutcome:
-    """Fetch all pages of ``source``; land them unless every page equals the last good load.
+def harvest_source(
+    client: Any, source: Any, landing_dir: Path, run_id: str, state: SourceState, now: datetime | None = None
+) -> FetchOutcome:
+    """Fetch ``source``; land its pages unless nothing changed since the last good load.
 
-    A source fails as a whole: nothing of an incomplete fetch is landed.
+    A full fetch is unchanged when every page equals the last good load. An updated-since
+    fetch is unchanged when it lists no records. A source fails as a whole: nothing of an
+    incomplete fetch is landed.
     """
-    pages = fetch_source_pages(client, source, state)
+    updated_since = updated_since_value(source, state, now or utc_now())
+    pages = fetch_source_pages(client, source, state, updated_since)
     byte_count = sum(len(page.response.body) for page in pages)
     record_counts = [page.record_count for page in pages]
     record_count = None if any(count is None for count in record_counts) else sum(record_counts)
+    cursor = server_time(pages[0].response, source.id) if getattr(source, "updated_since", None) else None
+    is_full_fetch = updated_since is None
+
+    if not is_full_fetch:
+        if not record_count:
+            logger.info("Source %s unchanged: no records updated since %s", source.id, updated_since)
+            return FetchOutcome(source.id, None, True, len(pages), byte_count, 0, cursor=cursor, is_full_fetch=False)
+        writer = LandingWriter(
+            landing_dir, source.id, source.format, run_id,
+            mode=UPDATED_SINCE, base_run_id=state.last_good_run_id, updated_since=updated_since, cursor=cursor,
+        )
+        landing = _land_pages(writer, pages, state, source)
+        logger.info("Landed source %s: %d records updated since %s in %d pages, %d bytes",
+                    source.id, record_count, updated_since, len(pages), byte_count)
+        return FetchOutcome(source.id, landing, False, len(pages), byte_count, record_count,
+                            cursor=cursor, is_full_fetch=False)
 
     # A page is unchanged when the server returned 304 or sent the body of the last good load.
-    previous = [(url, page.sha256) for url, page in state.pages.items()]
+    previous = [(key, page.sha256) for key, page in state.pages.items()]
     current = [
-        (page.response.request_url, state.pages[page.response.request_url].sha256 if page.not_modified
+        (_page_key(source, page), state.pages[_page_key(source, page)].sha256 if page.not_modified
          else page.response.sha256)
         for page in pages
     ]
@@ -148,16 +209,28 @@ def harvest_source(client: Any, source: Any, landing_dir: Path, run_id: str, sta
         not_modified = sum(page.not_modified for page in pages)
         logger.info("Source %s unchanged: %d pages (%d returned 304), %d body bytes transferred",
                     source.id, len(pages), not_modified, byte_count)
-        return FetchOutcome(source.id, None, True, len(pages), byte_count, record_count)
+        return FetchOutcome(source.id, None, True, len(pages), byte_count, record_count, cursor=cursor)
 
-    writer = LandingWriter(landing_dir, source.id, source.format, run_id)
+    writer = LandingWriter(landing_dir, source.id, source.format, run_id, cursor=cursor)
+    landing = _land_pages(writer, pages, state, source)
+    logger.info("Landed source %s: %d pages, %d bytes", source.id, len(landing.pages), byte_count)
+    return FetchOutcome(source.id, landing, False, len(pages), byte_count, record_count, cursor=cursor)
+
+
+def _page_key(source: Any, page: Any) -> str:
+    return page_key(source.base_url, page.response.request_url)
+
+
+def _land_pages(writer: LandingWriter, pages: list[Any], state: SourceState, source: Any) -> Landing:
+    """Store every fetched page and commit the landing."""
     for page in pages:
         response = page.response
         body, sha256, reused_from = response.body, response.sha256, None
         if page.not_modified:
-            reused_from = state.pages[response.request_url].landing_file
+            previous = state.pages[_page_key(source, page)]
+            reused_from = previous.landing_file
             body = Path(reused_from).read_bytes()
-            sha256 = state.pages[response.request_url].sha256
+            sha256 = previous.sha256
         writer.add_page(
             page_number=page.page_number,
             request_url=response.request_url,
@@ -171,110 +244,7 @@ def harvest_source(client: Any, source: Any, landing_dir: Path, run_id: str, sta
             summary=page.summary().to_dict(),
             reused_from=reused_from,
         )
-    landing = writer.commit()
-    logger.info("Landed source %s: %d pages, %d bytes", source.id, len(landing.pages), byte_count)
-    return FetchOutcome(source.id, landing, False, len(pages), byte_count, record_count)
-
-
-class LoadCheck:
-    """Dataset-level checks of one source, run inside its load transaction before it commits.
-
-    Calling it raises ``SourceBlockedError`` for a shrink beyond the source's limit or a missing
-    required field. It adds a warning for each field that is new or no longer sent since the last
-    good load, and keeps the field names of this load in ``fields``.
-    """
-
-    def __init__(self, source: Any, state: SourceState):
-        self.source = source
-        self.state = state
-        self.warnings: list[str] = []
-        self.fields: list[str] = []
-
-    def __call__(self, connection: duckdb.DuckDBPyConnection, record_count: int) -> None:
-        source, state = self.source, self.state
-        max_shrink = getattr(source, "max_shrink_share", DEFAULT_MAX_SHRINK_SHARE)
-        required = REQUIRED_FIELDS.get(source.format, ())
-        table = RECORD_TABLES[source.format]
-        if state.record_count:
-            shrink = 1 - record_count / state.record_count
-            if shrink > max_shrink:
-                raise SourceBlockedError(
-                    f"source {source.id}: catalog shrank from {state.record_count} to {record_count} records "
-                    f"({shrink:.0%}, limit {max_shrink:.0%}); the last good data is kept. If the shrink is real, "
-                    f"raise max_shrink_share for this source in the registry for one run",
-                    stage="circuit_breaker",
-                )
-        fields = sorted(
-            row[0]
-            for row in connection.execute(
-                f"select distinct unnest(json_keys(record)) from {table} where source_id = ?", [source.id]
-            ).fetchall()
-        )
-        missing = [name for name in required if name not in fields]
-        if missing and record_count:
-            renamed = sorted(set(fields) - set(state.fields)) if state.fields else []
-            hint = f"; new fields {renamed} may be their new names" if renamed else ""
-            raise SourceBlockedError(
-                f"source {source.id}: records lack the required fields {missing}{hint}; the last good data is kept",
-                stage="schema",
-            )
-        if state.fields:
-            added = sorted(set(fields) - set(state.fields))
-            dropped = sorted(set(state.fields) - set(fields))
-            if added:
-                self.warnings.append(f"source {source.id}: new fields {added}")
-            if dropped:
-                self.warnings.append(f"source {source.id}: fields no longer sent {dropped}")
-        self.fields = fields
-
-
-def unchanged_page_numbers(connection: duckdb.DuckDBPyConnection, landing: Landing, state: SourceState) -> list[int]:
-    """Return the page numbers of ``landing`` whose rows the raw table already contains.
-
-    A page qualifies when its URL and body hash equal those of the last good load. This is true
-    only while the raw table contains exactly that load; after a replay of another run, the
-    whole source is loaded again.
-    """
-    if landing.source_format != "json_api" or not state.pages:
-        return []
-    loaded = connection.execute(
-        "select request_url, sha256, page_number from raw.landing_files where source_id = ?", [landing.source_id]
-    ).fetchall()
-    expected = {(url, page.sha256) for url, page in state.pages.items()}
-    if {(url, sha256) for url, sha256, _ in loaded} != expected or len(loaded) != len(expected):
-        return []
-    loaded_numbers = {(url, sha256): number for url, sha256, number in loaded}
-    return [
-        page.page_number
-        for page in landing.pages
-        if loaded_numbers.get((page.request_url, page.sha256)) == page.page_number
-    ]
-
-
-def advance_state(store: StateStore, state: SourceState, landing: Landing, record_count: int, fields: list[str]) -> None:
-    """Record a committed load as the source's last good state."""
-    state.last_good_run_id = landing.run_id
-    state.last_good_at = utc_now().isoformat()
-    state.record_count = record_count
-    state.fields = fields
-    state.pages = {
-        page.request_url: PageState(
-            request_url=page.request_url,
-            sha256=page.sha256,
-            landing_file=str(page.body_path),
-            record_count=page.record_count,
-            etag=header_value(page.headers, "ETag") or _previous(state, page.request_url, "etag"),
-            last_modified=header_value(page.headers, "Last-Modified") or _previous(state, page.request_url, "last_modified"),
-            summary=page.summary,
-        )
-        for page in landing.pages
-    }
-    store.save(state)
-
-
-def _previous(state: SourceState, url: str, attribute: str) -> str | None:
-    page = state.pages.get(url)
-    return getattr(page, attribute) if page is not None else None
+    return writer.commit()
 
 
 def describe_failure(source_id: str, error: BaseException) -> HarvestFailure:

@@ -6,6 +6,9 @@ Layout under ``<home>/landing``::
     <source_id>/<run_id>/page-0001.meta.json   request URL, status, headers, fetch time, SHA-256
     <source_id>/<run_id>/_COMMITTED.json       written last; a landing without it is incomplete
 
+The commit marker also records whether the landing holds the whole catalog (``full``) or only
+the records changed since a time (``updated_since``), and for the latter the run it builds on.
+
 Files are written to a temporary name and renamed, so a crash leaves no half-written page,
 and the loader reads only committed landings.
 """
@@ -60,15 +63,29 @@ class LandedPage:
         return meta
 
 
+FULL = "full"
+UPDATED_SINCE = "updated_since"
+
+
 @dataclass(frozen=True)
 class Landing:
-    """All pages of one source in one run, in fetch order."""
+    """All pages of one source in one run, in fetch order.
+
+    ``mode`` is ``full`` for a fetch of the whole catalog, or ``updated_since`` for a fetch of
+    the records changed since ``updated_since``. Such a landing applies on top of the landing of
+    ``base_run_id``, the source's last good load before it. ``cursor`` is the server time at
+    the start of the fetch, the next updated-since value.
+    """
 
     source_id: str
     source_format: str
     run_id: str
     directory: Path
     pages: tuple[LandedPage, ...]
+    mode: str = FULL
+    base_run_id: str | None = None
+    updated_since: str | None = None
+    cursor: str | None = None
 
     @property
     def snapshot_id(self) -> str:
@@ -77,6 +94,18 @@ class Landing:
         for page in self.pages:
             digest.update(page.sha256.encode("ascii"))
         return digest.hexdigest()
+
+
+def chain_snapshot_id(landings: list[Landing]) -> str:
+    """Return the content id of raw rows built from ``landings``, oldest first.
+
+    A full landing's id is its own ``snapshot_id``. Each updated-since landing on top is chained
+    as SHA-256 of the id so far followed by its own id.
+    """
+    snapshot = landings[0].snapshot_id
+    for landing in landings[1:]:
+        snapshot = hashlib.sha256((snapshot + landing.snapshot_id).encode("ascii")).hexdigest()
+    return snapshot
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -91,7 +120,26 @@ def _write_atomic(path: Path, data: bytes) -> None:
 class LandingWriter:
     """Stores the pages of one source run; ``commit`` marks the landing complete."""
 
-    def __init__(self, landing_dir: Path, source_id: str, source_format: str, run_id: str):
+    def __init__(
+        self,
+        landing_dir: Path,
+        source_id: str,
+        source_format: str,
+        run_id: str,
+        *,
+        mode: str = FULL,
+        base_run_id: str | None = None,
+        updated_since: str | None = None,
+        cursor: str | None = None,
+    ):
+        if mode not in (FULL, UPDATED_SINCE):
+            raise LandingError(f"unknown landing mode {mode!r} for source {source_id}")
+        if mode == UPDATED_SINCE and (base_run_id is None or updated_since is None):
+            raise LandingError(f"an updated-since landing of source {source_id} needs base_run_id and updated_since")
+        self.mode = mode
+        self.base_run_id = base_run_id
+        self.updated_since = updated_since
+        self.cursor = cursor
         if source_format not in _EXTENSIONS:
             raise LandingError(f"unknown source format {source_format!r} for source {source_id}")
         self.source_id = source_id
@@ -157,10 +205,17 @@ class LandingWriter:
             "source_id": self.source_id,
             "source_format": self.source_format,
             "run_id": self.run_id,
+            "mode": self.mode,
+            "base_run_id": self.base_run_id,
+            "updated_since": self.updated_since,
+            "cursor": self.cursor,
             "pages": [page.body_path.name for page in self._pages],
         }
         _write_atomic(self.directory / COMMIT_MARKER, json.dumps(marker, ensure_ascii=False, indent=2).encode("utf-8"))
-        return Landing(self.source_id, self.source_format, self.run_id, self.directory, tuple(self._pages))
+        return Landing(
+            self.source_id, self.source_format, self.run_id, self.directory, tuple(self._pages),
+            mode=self.mode, base_run_id=self.base_run_id, updated_since=self.updated_since, cursor=self.cursor,
+        )
 
 
 def read_landing(directory: Path) -> Landing:
@@ -178,4 +233,10 @@ def read_landing(directory: Path) -> Landing:
             raise LandingError(f"{body_path} has SHA-256 {actual}, but its metadata records {meta['sha256']}")
         meta["body_path"] = body_path
         pages.append(LandedPage(**meta))
-    return Landing(marker["source_id"], marker["source_format"], marker["run_id"], directory, tuple(pages))
+    return Landing(
+        marker["source_id"], marker["source_format"], marker["run_id"], directory, tuple(pages),
+        mode=marker.get("mode", FULL),
+        base_run_id=marker.get("base_run_id"),
+        updated_since=marker.get("updated_since"),
+        cursor=marker.get("cursor"),
+    )

@@ -31,18 +31,32 @@ class PageState:
 
 @dataclass
 class SourceState:
+    """Contents of the last good load of one source, and the start of its next fetch.
+
+    ``pages`` is keyed by page key (see :func:`page_key`). It lists the pages of the last full
+    fetch and is empty after an updated-since load, whose rows are spread over several landings.
+    ``cursor`` is the server time, in ISO 8601, to send as the next updated-since value.
+    ``snapshot`` is the content id of the raw rows: that of the last full landing, chained
+    with that of each updated-since landing loaded on top of it.
+    """
+
     source_id: str
     last_good_run_id: str | None = None
     last_good_at: str | None = None
     record_count: int | None = None
     fields: list[str] = field(default_factory=list)
     pages: dict[str, PageState] = field(default_factory=dict)
+    cursor: str | None = None
+    last_full_fetch_at: str | None = None
+    snapshot: str | None = None
 
     def page_hashes(self) -> list[str]:
         return [page.sha256 for page in self.pages.values()]
 
     def snapshot_id(self) -> str | None:
-        """Content id of the last good load, computed as ``Landing.snapshot_id`` computes it."""
+        """Content id of the raw rows of the last good load, as ``Landing.snapshot_id`` computes it for a full load."""
+        if self.snapshot is not None:
+            return self.snapshot
         if not self.pages:
             return None
         digest = hashlib.sha256()
@@ -58,6 +72,22 @@ class SourceState:
         data = dict(data)
         data["pages"] = {url: PageState(**page) for url, page in data.get("pages", {}).items()}
         return cls(**data)
+
+
+def page_key(base_url: str, url: str) -> str:
+    """Return ``url`` relative to the source's ``base_url``, or unchanged if it lies elsewhere.
+
+    State is keyed this way so that it survives a change of host or port in ``base_url``, such
+    as a department system that moved behind a new gateway.
+    """
+    if url.startswith(base_url) and url[len(base_url) : len(base_url) + 1] in ("/", "?"):
+        return url[len(base_url) :]
+    return url
+
+
+def page_url(base_url: str, key: str) -> str:
+    """Return the absolute URL of a page key made by :func:`page_key`."""
+    return base_url + key if key.startswith(("/", "?")) else key
 
 
 class StateStore:

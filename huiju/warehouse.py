@@ -1,8 +1,10 @@
 """Raw layer of the DuckDB warehouse: landed pages parsed in bulk into ``raw.*`` tables.
 
-The raw tables hold the latest loaded run of each source. Loading a source replaces its rows in
-one transaction, so a failed load leaves the previous run in place, and landing keeps every run
-for a rebuild. Only the pipeline process opens this file; readers use the published versions.
+The raw tables hold each source's whole catalog as of its last good load. A full landing
+replaces the source's rows, and an updated-since landing replaces the rows whose record key it
+brings and adds the others. Each load is one transaction, so a failed load leaves the previous
+rows in place, and landing keeps every run for a rebuild. Only the pipeline process opens this
+file; readers use the published versions.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from connectors.errors import ConnectorError
-from huiju.landing import Landing
+from huiju.landing import UPDATED_SINCE, Landing
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +156,7 @@ def _json_path(records_path: str) -> str:
 
 def _load_json_pages(
     connection: duckdb.DuckDBPyConnection, landing: Landing, records_path: str, scratch: Path,
-    pages_to_load: list[Any] | None = None,
+    pages_to_load: list[Any] | None = None, page_offset: int = 0,
 ) -> int:
     landed = landing.pages if pages_to_load is None else pages_to_load
     if not landed:
@@ -164,7 +166,7 @@ def _load_json_pages(
         {
             "read_path": readable,
             "landing_file": [str(page.body_path) for page in landed],
-            "page_number": [page.page_number for page in landed],
+            "page_number": [page.page_number + page_offset for page in landed],
         }
     )
     connection.register("landed_pages", pages)
@@ -330,43 +332,24 @@ def load_landing(
     check: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None,
     unchanged_pages: Collection[int] = (),
 ) -> int:
-    """Replace the raw rows of ``landing.source_id`` with this landing; return its record count.
+    """Load this landing as the raw rows of ``landing.source_id``; return the source's record count.
 
-    ``source`` (the registry entry) supplies format options such as the JSON records path.
-    ``unchanged_pages`` lists JSON page numbers whose rows in the raw table already equal this
-    landing's pages; they stay as they are, and only the other pages are parsed and loaded.
-    ``check`` runs inside the transaction after the insert; an exception it raises rolls the
-    load back, so the source keeps its previous rows.
+    A full landing replaces the source's rows. An updated-since landing is merged: its records
+    replace the rows with the same ``updated_since.record_key`` of ``source`` and the others are
+    added after the existing pages. ``source`` (the registry entry) also supplies format options
+    such as the JSON records path. ``unchanged_pages`` lists JSON page numbers whose rows in the
+    raw table already equal this landing's pages; they stay as they are, and only the other pages
+    are parsed and loaded. ``check`` runs inside the transaction after the insert; an exception it
+    raises rolls the load back, so the source keeps its previous rows.
     """
+    if landing.mode == UPDATED_SINCE:
+        return _merge_landing(connection, landing, source, check)
     unchanged = set(unchanged_pages) if landing.source_format == "json_api" else set()
     changed = [page for page in landing.pages if page.page_number not in unchanged]
     record_table = RECORD_TABLES[landing.source_format]
     if source is not None:
         records_path = getattr(source, "records_path", records_path)
-    landing_rows = pa.Table.from_pylist(
-        [
-            {
-                "run_id": landing.run_id,
-                "source_id": landing.source_id,
-                "source_format": landing.source_format,
-                "landing_file": str(page.body_path),
-                "request_url": page.request_url,
-                "status_code": page.status_code,
-                "fetched_at": page.fetched_at,
-                "sha256": page.sha256,
-                "byte_count": page.byte_count,
-                "encoding": page.encoding,
-                "page_number": page.page_number,
-            }
-            for page in changed
-        ],
-        schema=pa.schema([
-            ("run_id", pa.string()), ("source_id", pa.string()), ("source_format", pa.string()),
-            ("landing_file", pa.string()), ("request_url", pa.string()), ("status_code", pa.int64()),
-            ("fetched_at", pa.string()), ("sha256", pa.string()), ("byte_count", pa.int64()),
-            ("encoding", pa.string()), ("page_number", pa.int64()),
-        ]),
-    )
+    landing_rows = _landing_rows(landing, changed)
     unchanged_list = sorted(unchanged) or [-1]
     with tempfile.TemporaryDirectory(prefix="huiju-load-") as scratch_name:
         scratch = Path(scratch_name)
@@ -383,16 +366,7 @@ def load_landing(
                 "delete from raw.landing_files where source_id = ? and not list_contains(?, page_number)",
                 [landing.source_id, unchanged_list],
             )
-            connection.register("landing_rows", landing_rows)
-            connection.execute(
-                """
-                insert into raw.landing_files
-                select run_id, source_id, source_format, landing_file, request_url, status_code,
-                       fetched_at::timestamptz, sha256, byte_count, encoding, page_number
-                from landing_rows
-                """
-            )
-            connection.unregister("landing_rows")
+            _insert_landing_rows(connection, landing_rows)
             if landing.source_format == "json_api":
                 _load_json_pages(connection, landing, records_path, scratch, changed)
                 count = _renumber_json_records(connection, landing.source_id)
@@ -409,6 +383,98 @@ def load_landing(
     logger.info("Loaded %d records of source %s, run %s (%d of %d pages parsed)",
                 count, landing.source_id, landing.run_id, len(changed), len(landing.pages))
     return count
+
+
+def _merge_landing(
+    connection: duckdb.DuckDBPyConnection,
+    landing: Landing,
+    source: Any,
+    check: Callable[[duckdb.DuckDBPyConnection, int], None] | None,
+) -> int:
+    """Merge an updated-since landing of a JSON API into the source's raw rows."""
+    options = getattr(source, "updated_since", None)
+    if landing.source_format != "json_api" or options is None:
+        raise LoadError(
+            f"source {landing.source_id}, run {landing.run_id}: an updated-since landing needs a json_api "
+            "source with updated_since in the registry"
+        )
+    key_path = "$." + options.record_key
+    with tempfile.TemporaryDirectory(prefix="huiju-load-") as scratch_name:
+        scratch = Path(scratch_name)
+        connection.execute("begin transaction")
+        try:
+            page_offset = connection.execute(
+                "select coalesce(max(page_number), 0) from raw.landing_files where source_id = ?", [landing.source_id]
+            ).fetchone()[0]
+            _insert_landing_rows(connection, _landing_rows(landing, list(landing.pages), page_offset))
+            _load_json_pages(connection, landing, source.records_path, scratch, list(landing.pages), page_offset)
+            # A record without the key cannot replace an older row, so it is added. The next full fetch
+            # replaces all rows, and until then the models merge any duplicate.
+            connection.execute(
+                """
+                delete from raw.json_api_records
+                where source_id = $source_id
+                    and run_id <> $run_id
+                    and json_extract_string(record, $key_path) in (
+                        select json_extract_string(record, $key_path)
+                        from raw.json_api_records
+                        where source_id = $source_id and run_id = $run_id
+                    )
+                """,
+                {"source_id": landing.source_id, "run_id": landing.run_id, "key_path": key_path},
+            )
+            count = _renumber_json_records(connection, landing.source_id)
+            if check is not None:
+                check(connection, count)
+            connection.execute("commit")
+        except BaseException:
+            connection.execute("rollback")
+            raise
+    logger.info("Merged %d pages of source %s, run %s (updated since %s): %d records now",
+                len(landing.pages), landing.source_id, landing.run_id, landing.updated_since, count)
+    return count
+
+
+def _landing_rows(landing: Landing, pages: list[Any], page_offset: int = 0) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "run_id": landing.run_id,
+                "source_id": landing.source_id,
+                "source_format": landing.source_format,
+                "landing_file": str(page.body_path),
+                "request_url": page.request_url,
+                "status_code": page.status_code,
+                "fetched_at": page.fetched_at,
+                "sha256": page.sha256,
+                "byte_count": page.byte_count,
+                "encoding": page.encoding,
+                "page_number": page.page_number + page_offset,
+            }
+            for page in pages
+        ],
+        schema=pa.schema([
+            ("run_id", pa.string()), ("source_id", pa.string()), ("source_format", pa.string()),
+            ("landing_file", pa.string()), ("request_url", pa.string()), ("status_code", pa.int64()),
+            ("fetched_at", pa.string()), ("sha256", pa.string()), ("byte_count", pa.int64()),
+            ("encoding", pa.string()), ("page_number", pa.int64()),
+        ]),
+    )
+
+
+def _insert_landing_rows(connection: duckdb.DuckDBPyConnection, landing_rows: pa.Table) -> None:
+    connection.register("landing_rows", landing_rows)
+    try:
+        connection.execute(
+            """
+            insert into raw.landing_files
+            select run_id, source_id, source_format, landing_file, request_url, status_code,
+                   fetched_at::timestamptz, sha256, byte_count, encoding, page_number
+            from landing_rows
+            """
+        )
+    finally:
+        connection.unregister("landing_rows")
 
 
 def _renumber_json_records(connection: duckdb.DuckDBPyConnection, source_id: str) -> int:

@@ -271,13 +271,13 @@ def test_blocked_batch_keeps_current(faulty_run, monkeypatch, tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def withdrawal_runs(faulty_run, department_server):
-    """Two more runs: 区行政审批局 drops one item, then sends it again."""
+    """Two more runs: 区交通运输局, whose API has no updated-since filter, drops one item and then sends it again."""
     from flows.pipeline import pipeline_flow
 
     home = faulty_run[0]
-    records = department_server.records("xzspj")
+    records = department_server.records("jtysj")
     dropped = records[10]
-    department_server.replace_records("xzspj", records[:10] + records[11:])
+    department_server.replace_records("jtysj", records[:10] + records[11:])
     try:
         missing = pipeline_flow(home=str(home))
         status_missing = pd.read_parquet(home / "published" / "current" / "marts" / "fct_service_item_status.parquet")
@@ -292,11 +292,11 @@ def test_missing_item_is_withdrawn_then_restored(withdrawal_runs):
     dropped, missing, status_missing, restored, status_restored = withdrawal_runs
     withdrawn = status_missing[status_missing["is_withdrawn"]]
 
-    assert missing["sources"]["guangan_xzspj"]["fetched"] == 343
+    assert missing["sources"]["guangan_jtysj"]["fetched"] == 106
     assert withdrawn["task_code"].tolist() == [dropped["task_code"]]
     assert withdrawn["withdrawn_at"].notna().all()
     row = status_restored[status_restored["task_code"] == dropped["task_code"]].iloc[0]
     assert not row["is_withdrawn"]
     assert pd.notna(row["restored_at"])
     assert row["first_seen_at"] == withdrawn["first_seen_at"].iloc[0]
-    assert restored["sources"]["guangan_xzspj"]["fetched"] == 344
+    assert restored["sources"]["guangan_jtysj"]["fetched"] == 107

@@ -1,8 +1,8 @@
 {#
     Incremental on purpose: the raw tables hold only each source's latest load, so this model
-    is the only place that remembers items no source sends any more. A source's raw rows are
-    replaced only by a complete fetch, so an item missing from the current items was missing
-    from a complete export of its source.
+    is the only place that remembers items no source sends any more. A source's raw rows always
+    hold its whole catalog: a full fetch replaces them and an updated-since fetch only replaces
+    or adds rows. So an item missing from the current items was missing from a full fetch.
 #}
 {{ config(materialized='incremental', unique_key='service_item_id') }}
 
