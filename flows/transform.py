@@ -7,9 +7,21 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from huiju import warehouse
+from huiju.editorial import write_editorial_tables
 from huiju.runs import new_run_id
 from huiju.settings import Settings
 from huiju.transform import run_dbt_build
+
+
+@task(name="load-editorial", cache_policy=NO_CACHE)
+def load_editorial(settings: Settings) -> dict[str, int]:
+    """Validate the editorial files and replace their tables in the warehouse before dbt reads them."""
+    connection = warehouse.connect(settings.warehouse_path)
+    try:
+        return write_editorial_tables(connection, settings.editorial_dir)
+    finally:
+        connection.close()
 
 
 @task(name="dbt-build", cache_policy=NO_CACHE)
@@ -26,6 +38,7 @@ def transform_flow(run_id: str | None = None, home: str | None = None) -> dict[s
     """Build staging, intermediate and mart models; any failing model or test fails the flow."""
     run_id = run_id or new_run_id()
     settings = Settings.with_overrides(home)
+    load_editorial(settings)
     result = dbt_build(settings, run_id)
     get_run_logger().info("dbt build passed for run %s: %s", run_id, result["statuses"])
     return result

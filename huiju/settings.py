@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     sources_file: Path = Field(default=PROJECT_ROOT / "sources.yaml")
     dbt_project_dir: Path = Field(default=PROJECT_ROOT / "dbt_project")
     expectations_dir: Path = Field(default=PROJECT_ROOT / "expectations")
+    editorial_dir: Path = Field(
+        default=PROJECT_ROOT / "editorial",
+        description="Editors' configuration: themes, dimension rules, site registry, business systems, overrides.",
+    )
 
     @classmethod
     def with_overrides(cls, home: str | Path | None = None, sources_file: str | Path | None = None) -> Settings:
