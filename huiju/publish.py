@@ -35,9 +35,12 @@ CANDIDATE_MARTS = {
     "fct_source_record": "source_record_id",
     "dim_department": "department_id",
     "dim_region": "region_code",
-    "mart_service_themes": "service_item_id, audience",
+    "mart_service_themes": "service_item_id, audience nulls last",
     "fct_service_item_status": "service_item_id",
 }
+# Marts that _write_marts writes with their own query; every other candidate mart is copied in
+# its order above, without the rows of blocked service items.
+SPECIALLY_WRITTEN_MARTS = ("fct_service_item", "fct_source_record")
 
 # Columns that change with every run; published content leaves them out so that an unchanged
 # input publishes identical files. The manifest records the run and landing snapshots instead.
@@ -172,19 +175,19 @@ def _write_marts(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, mar
         ) to '{marts_dir / "fct_service_item.parquet"}' (format parquet)
         """
     )
-    connection.execute(
-        f"""
-        copy (
-            select * from read_parquet('{candidate_dir / "mart_service_themes.parquet"}')
-            where service_item_id not in (select service_item_id from decisions where severity = 'block')
-            order by service_item_id, audience nulls last
-        ) to '{marts_dir / "mart_service_themes.parquet"}' (format parquet)
-        """
-    )
-    for mart in ("dim_department", "dim_region", "fct_service_item_status"):
+    for mart, order in CANDIDATE_MARTS.items():
+        if mart in SPECIALLY_WRITTEN_MARTS:
+            continue
+        path = candidate_dir / f"{mart}.parquet"
+        columns = {row[0] for row in connection.execute(f"describe select * from read_parquet('{path}')").fetchall()}
+        # Rows of blocked service items never reach a published mart.
+        blocked_filter = (
+            "where service_item_id not in (select service_item_id from decisions where severity = 'block')"
+            if "service_item_id" in columns else ""
+        )
         connection.execute(
             f"""
-            copy (select * from read_parquet('{candidate_dir / f"{mart}.parquet"}') order by {CANDIDATE_MARTS[mart]})
+            copy (select * from read_parquet('{path}') {blocked_filter} order by {order})
             to '{marts_dir / f"{mart}.parquet"}' (format parquet)
             """
         )
