@@ -13,7 +13,8 @@ import csv
 import io
 import logging
 import tempfile
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -351,38 +352,44 @@ def load_landing(
         records_path = getattr(source, "records_path", records_path)
     landing_rows = _landing_rows(landing, changed)
     unchanged_list = sorted(unchanged) or [-1]
+    with _scratch_transaction(connection) as scratch:
+        # Rows of unchanged pages stay; rows of changed pages, and of pages the source no longer has, go.
+        connection.execute(
+            f"delete from {record_table} where source_id = ? and not list_contains(?, page_number)"
+            if record_table == "raw.json_api_records"
+            else f"delete from {record_table} where source_id = ?",
+            [landing.source_id, unchanged_list] if record_table == "raw.json_api_records" else [landing.source_id],
+        )
+        connection.execute(
+            "delete from raw.landing_files where source_id = ? and not list_contains(?, page_number)",
+            [landing.source_id, unchanged_list],
+        )
+        _insert_landing_rows(connection, landing_rows)
+        if landing.source_format == "json_api":
+            _load_json_pages(connection, landing, records_path, scratch, changed)
+            count = _renumber_json_records(connection, landing.source_id)
+        elif landing.source_format == "csv_export":
+            count = _load_csv_pages(connection, landing, scratch)
+        else:
+            count = _load_xml_pages(connection, landing, source)
+        if check is not None:
+            check(connection, count)
+    logger.info("Loaded %d records of source %s, run %s (%d of %d pages parsed)",
+                count, landing.source_id, landing.run_id, len(changed), len(landing.pages))
+    return count
+
+
+@contextmanager
+def _scratch_transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[Path]:
+    """Run the block in one transaction, rolled back on any exception, with a scratch directory."""
     with tempfile.TemporaryDirectory(prefix="huiju-load-") as scratch_name:
-        scratch = Path(scratch_name)
         connection.execute("begin transaction")
         try:
-            # Rows of unchanged pages stay; rows of changed pages, and of pages the source no longer has, go.
-            connection.execute(
-                f"delete from {record_table} where source_id = ? and not list_contains(?, page_number)"
-                if record_table == "raw.json_api_records"
-                else f"delete from {record_table} where source_id = ?",
-                [landing.source_id, unchanged_list] if record_table == "raw.json_api_records" else [landing.source_id],
-            )
-            connection.execute(
-                "delete from raw.landing_files where source_id = ? and not list_contains(?, page_number)",
-                [landing.source_id, unchanged_list],
-            )
-            _insert_landing_rows(connection, landing_rows)
-            if landing.source_format == "json_api":
-                _load_json_pages(connection, landing, records_path, scratch, changed)
-                count = _renumber_json_records(connection, landing.source_id)
-            elif landing.source_format == "csv_export":
-                count = _load_csv_pages(connection, landing, scratch)
-            else:
-                count = _load_xml_pages(connection, landing, source)
-            if check is not None:
-                check(connection, count)
+            yield Path(scratch_name)
             connection.execute("commit")
         except BaseException:
             connection.execute("rollback")
             raise
-    logger.info("Loaded %d records of source %s, run %s (%d of %d pages parsed)",
-                count, landing.source_id, landing.run_id, len(changed), len(landing.pages))
-    return count
 
 
 def _merge_landing(
@@ -399,37 +406,30 @@ def _merge_landing(
             "source with updated_since in the registry"
         )
     key_path = "$." + options.record_key
-    with tempfile.TemporaryDirectory(prefix="huiju-load-") as scratch_name:
-        scratch = Path(scratch_name)
-        connection.execute("begin transaction")
-        try:
-            page_offset = connection.execute(
-                "select coalesce(max(page_number), 0) from raw.landing_files where source_id = ?", [landing.source_id]
-            ).fetchone()[0]
-            _insert_landing_rows(connection, _landing_rows(landing, list(landing.pages), page_offset))
-            _load_json_pages(connection, landing, source.records_path, scratch, list(landing.pages), page_offset)
-            # A record without the key cannot replace an older row, so it is added. The next full fetch
-            # replaces all rows, and until then the models merge any duplicate.
-            connection.execute(
-                """
-                delete from raw.json_api_records
-                where source_id = $source_id
-                    and run_id <> $run_id
-                    and json_extract_string(record, $key_path) in (
-                        select json_extract_string(record, $key_path)
-                        from raw.json_api_records
-                        where source_id = $source_id and run_id = $run_id
-                    )
-                """,
-                {"source_id": landing.source_id, "run_id": landing.run_id, "key_path": key_path},
-            )
-            count = _renumber_json_records(connection, landing.source_id)
-            if check is not None:
-                check(connection, count)
-            connection.execute("commit")
-        except BaseException:
-            connection.execute("rollback")
-            raise
+    with _scratch_transaction(connection) as scratch:
+        page_offset = connection.execute(
+            "select coalesce(max(page_number), 0) from raw.landing_files where source_id = ?", [landing.source_id]
+        ).fetchone()[0]
+        _insert_landing_rows(connection, _landing_rows(landing, list(landing.pages), page_offset))
+        _load_json_pages(connection, landing, source.records_path, scratch, list(landing.pages), page_offset)
+        # A record without the key cannot replace an older row, so it is added. The next full fetch
+        # replaces all rows, and until then the models merge any duplicate.
+        connection.execute(
+            """
+            delete from raw.json_api_records
+            where source_id = $source_id
+                and run_id <> $run_id
+                and json_extract_string(record, $key_path) in (
+                    select json_extract_string(record, $key_path)
+                    from raw.json_api_records
+                    where source_id = $source_id and run_id = $run_id
+                )
+            """,
+            {"source_id": landing.source_id, "run_id": landing.run_id, "key_path": key_path},
+        )
+        count = _renumber_json_records(connection, landing.source_id)
+        if check is not None:
+            check(connection, count)
     logger.info("Merged %d pages of source %s, run %s (updated since %s): %d records now",
                 len(landing.pages), landing.source_id, landing.run_id, landing.updated_since, count)
     return count
