@@ -56,6 +56,7 @@ final as (
         shares.theme_id,
         themes.theme_name,
         themes.theme_position,
+        themes.audience,
         (themes.active_from is null or themes.active_from <= current_date)
             and (themes.active_to is null or themes.active_to >= current_date) as is_active,
         shares.dimension_position,
