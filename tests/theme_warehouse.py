@@ -21,8 +21,7 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 CATALOG_PATH = REPO_ROOT / "department_systems" / "data" / "guangan_service_guides.json"
 SOURCE_ID = "guangan_all"
 
-# Real 实施编码 used by the overrides of the test configuration.
-RETIREE_ALLOWANCE_CODE = "51201401900011"  # 城乡居民基本养老保险补助, no matcher finds it
+# Name of a real item that the test configuration removes by override.
 JOB_FAIR_NAME = "招聘会服务"
 
 
