@@ -139,3 +139,30 @@ def build_warehouse() -> tuple[Path, Path]:
     if wal_path.exists():
         shutil.copyfile(wal_path, copy_path.with_name(copy_path.name + ".wal"))
     return copy_path, editorial_dir
+
+
+# Columns of the candidate theme marts, for batches that contain no theme.
+EMPTY_THEME_MARTS = {
+    "mart_theme_steps": """theme_id varchar, theme_name varchar, audience varchar, is_active boolean,
+        step_id varchar, step_position integer, step_name varchar, service_item_id varchar, task_name varchar,
+        matched_by varchar, evidence varchar, service_rank bigint""",
+    "mart_theme_gaps": """theme_id varchar, theme_name varchar, is_active boolean, step_id varchar,
+        step_position integer, step_name varchar, gap_reason varchar""",
+    "mart_theme_composition": """theme_id varchar, theme_name varchar, theme_position integer, audience varchar,
+        is_active boolean, dimension_position integer, dimension varchar, dimension_label varchar,
+        service_count bigint, primary_count bigint, secondary_count bigint, unknown_count bigint,
+        primary_share double, secondary_share double, unknown_share double, breach_count bigint,
+        breaches struct(principle_id varchar, principle_name varchar, action varchar, message_zh varchar)[],
+        theme_result varchar""",
+    "int_theme_override_applications": """override_id varchar, theme_id varchar, step_id varchar, action varchar,
+        task_code varchar, service_item_id varchar, reason varchar, reviewer varchar, reviewed_on date,
+        application_status varchar""",
+}
+
+
+def write_empty_theme_candidates(directory: Path) -> None:
+    """Write the theme candidate marts without rows into ``directory``."""
+    with duckdb.connect() as connection:
+        for mart, columns in EMPTY_THEME_MARTS.items():
+            connection.execute(f"create table {mart} ({columns})")
+            connection.execute(f"copy {mart} to '{directory / f'{mart}.parquet'}' (format parquet)")
