@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from huiju import composition_report
 from huiju.audit import AuditResult, Decision
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,10 @@ CANDIDATE_MARTS = {
     "dim_region": "region_code",
     "mart_service_themes": "service_item_id, audience nulls last",
     "fct_service_item_status": "service_item_id",
+    "mart_theme_steps": "theme_id, step_id, service_rank",
+    "mart_theme_gaps": "theme_id, step_position",
+    "mart_theme_composition": "theme_position, dimension_position",
+    "int_theme_override_applications": "override_id, service_item_id nulls last",
 }
 # Marts that _write_marts writes with their own query; every other candidate mart is copied in
 # its order above, without the rows of blocked service items.
@@ -181,13 +186,15 @@ def _write_marts(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, mar
         path = candidate_dir / f"{mart}.parquet"
         columns = {row[0] for row in connection.execute(f"describe select * from read_parquet('{path}')").fetchall()}
         # Rows of blocked service items never reach a published mart.
-        blocked_filter = (
-            "where service_item_id not in (select service_item_id from decisions where severity = 'block')"
-            if "service_item_id" in columns else ""
-        )
+        conditions = ["true"]
+        if "service_item_id" in columns:
+            conditions.append("service_item_id not in (select service_item_id from decisions where severity = 'block')")
+        # Themes that a composition principle blocks never reach a published theme mart.
+        if "theme_id" in columns:
+            conditions.append("theme_id not in (select theme_id from blocked_themes)")
         connection.execute(
             f"""
-            copy (select * from read_parquet('{path}') {blocked_filter} order by {order})
+            copy (select * from read_parquet('{path}') where {' and '.join(conditions)} order by {order})
             to '{marts_dir / f"{mart}.parquet"}' (format parquet)
             """
         )
@@ -360,8 +367,11 @@ def write_version(
         shutil.rmtree(staging)
     staging.mkdir()
 
+    themes = composition_report.theme_results(candidate_dir)
+    blocked_themes = sorted(theme_id for theme_id, result in themes.items() if result["result"] == "block")
     with duckdb.connect() as connection:
         connection.register("decisions", _decision_table(audit.decisions))
+        connection.register("blocked_themes", pa.table({"theme_id": pa.array(blocked_themes, pa.string())}))
         _write_marts(connection, candidate_dir, staging / "marts")
         _write_quarantine(connection, candidate_dir, staging)
         _write_merges(connection, candidate_dir, staging)
@@ -373,7 +383,8 @@ def write_version(
         quarantined_rows = connection.execute(
             f"select count(*) from read_parquet('{staging / 'quarantine.parquet'}')"
         ).fetchone()[0]
-    _write_json(staging / "audit.json", audit.to_dict())
+    _write_json(staging / "audit.json", {**audit.to_dict(), "themes": themes})
+    composition_report.write_composition_report(candidate_dir, themes, staging)
 
     files = {str(path.relative_to(staging)): _sha256_file(path) for path in _content_files(staging)}
     content_digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode("utf-8")).hexdigest()

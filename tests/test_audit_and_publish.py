@@ -15,6 +15,7 @@ import pytest
 from huiju import audit as audit_module
 from huiju import publish
 from huiju.settings import PROJECT_ROOT
+from theme_warehouse import write_empty_theme_candidates
 
 EXPECTATIONS = PROJECT_ROOT / "expectations"
 LINK = "http://www.sczwfw.gov.cn/jiq/front/transition/ywTransToDetail?areaCode=511602000000"
@@ -92,6 +93,7 @@ def _write_candidates(directory: Path, items: list[dict], merged: list[tuple[str
         for item in items
     ]
     pd.DataFrame(status).to_parquet(directory / "fct_service_item_status.parquet")
+    write_empty_theme_candidates(directory)
     return directory
 
 

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import duckdb
 import pytest
 
+from huiju.editorial import write_editorial_tables
 from huiju.warehouse import RAW_DDL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -210,6 +211,8 @@ def warehouse(tmp_path_factory):
     work_dir = tmp_path_factory.mktemp("dbt")
     warehouse_path = work_dir / "warehouse.duckdb"
     record_ids = _write_raw_database(warehouse_path)
+    with duckdb.connect(str(warehouse_path)) as connection:
+        write_editorial_tables(connection, REPO_ROOT / "editorial")
 
     previous = os.environ.get("HUIJU_WAREHOUSE_PATH")
     os.environ["HUIJU_WAREHOUSE_PATH"] = str(warehouse_path)
