@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import duckdb
 import pytest
 
+from huiju.editorial import write_editorial_tables
 from huiju.warehouse import RAW_DDL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -184,6 +185,7 @@ def _write_raw_database(path: Path) -> dict[str, str]:
             [XML_SOURCE_ID, f"landing/{XML_SOURCE_ID}/page-0001.xml", json.dumps(XML_RECORD, ensure_ascii=False)],
         )
         record_ids["xml_export_record"] = f"{XML_SOURCE_ID}#1"
+        write_editorial_tables(connection, REPO_ROOT / "editorial")
     finally:
         connection.close()
     return record_ids
