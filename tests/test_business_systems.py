@@ -176,3 +176,112 @@ def test_wrong_version_rejected(tmp_path, document):
     document["version"] = 2
 
     assert "field 'version' must be 1" in _load_error(tmp_path, document)
+
+
+# Links of real services, from one pipeline run on the departments that the rules name
+
+LINKED_SOURCE_IDS = (
+    "guangan_gafj", "guangan_gaqswj", "guangan_rsj", "guangan_sjj", "guangan_shuiwj",
+    "guangan_nyncj", "guangan_czj", "guangan_fgj", "guangan_xzspj", "guangan_ylbzj",
+)
+
+
+@pytest.fixture(scope="module")
+def linked_run(prefect_harness, tmp_path_factory):
+    """Run the pipeline on ten real departments; return the published marts directory."""
+    import os
+
+    from department_systems.server import DepartmentSystemServer
+    from flows.pipeline import pipeline_flow
+
+    work = tmp_path_factory.mktemp("systems")
+    registry = yaml.safe_load((REPO_ROOT / "sources.yaml").read_text(encoding="utf-8"))
+    registry["sources"] = [source for source in registry["sources"] if source["id"] in LINKED_SOURCE_IDS]
+    sources_file = work / "sources.yaml"
+    sources_file.write_text(yaml.safe_dump(registry, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with DepartmentSystemServer() as server:
+        previous = os.environ.get("HUIJU_DEPT_BASE_URL")
+        os.environ["HUIJU_DEPT_BASE_URL"] = server.base_url
+        try:
+            run = pipeline_flow(home=str(work / "home"), sources_file=str(sources_file))
+        finally:
+            if previous is None:
+                os.environ.pop("HUIJU_DEPT_BASE_URL", None)
+            else:
+                os.environ["HUIJU_DEPT_BASE_URL"] = previous
+    assert run["status"] == "succeeded"
+    return work / "home" / "published" / "current" / "marts"
+
+
+def _links(marts: Path):
+    import pandas as pd
+
+    bridge = pd.read_parquet(marts / "bridge_service_business_system.parquet")
+    items = pd.read_parquet(marts / "fct_service_item.parquet")[["service_item_id", "task_name", "dept_name"]]
+    return bridge.merge(items, on="service_item_id")
+
+
+def _link_of(links, task_name: str, system_id: str):
+    rows = links[(links["task_name"] == task_name) & (links["system_id"] == system_id)]
+    assert len(rows) == 1, (task_name, system_id)
+    return rows.iloc[0]
+
+
+@pytest.mark.e2e
+def test_department_rule_links_tax(linked_run):
+    link = _link_of(_links(linked_run), "纳税状况公证（指引）", "golden_tax")
+
+    assert link["rule_kind"] == "name"
+    assert "纳税" in link["evidence"]
+
+
+@pytest.mark.e2e
+def test_department_rule_links_social_insurance(linked_run):
+    links = _links(linked_run)
+    hrss = links[links["dept_name"] == "区人社局"]
+
+    assert set(hrss[hrss["system_id"] == "golden_security"]["rule_kind"]) == {"department"}
+    assert len(hrss[hrss["system_id"] == "golden_security"]) == len(set(hrss["service_item_id"]))
+
+
+@pytest.mark.e2e
+def test_name_rule_links_water_abstraction(linked_run):
+    link = _link_of(_links(linked_run), "取水许可证新办审批", "golden_water")
+
+    assert link["rule_id"] == "water_name_keywords"
+    assert link["evidence"] == "事项名称“取水许可证新办审批”含“取水”"
+
+
+@pytest.mark.e2e
+def test_name_rule_links_special_equipment(linked_run):
+    link = _link_of(_links(linked_run), "特种设备作业人员资格认定取证", "golden_quality")
+
+    assert link["rule_id"] == "quality_name_keywords"
+
+
+@pytest.mark.e2e
+def test_name_rule_links_veterinary_drugs(linked_run):
+    link = _link_of(_links(linked_run), "兽药经营许可证核发（普通兽药）", "golden_agriculture")
+
+    assert link["rule_kind"] == "name"
+
+
+@pytest.mark.e2e
+def test_item_type_rule_links_police(linked_run):
+    links = _links(linked_run)
+    police = links[(links["dept_name"] == "区公安分局") & (links["system_id"] == "golden_shield")]
+
+    assert "item_type+department" in set(police["rule_kind"])
+    assert police[police["rule_kind"] == "item_type+department"]["evidence"].str.startswith("事项类型“行政确认”").all()
+
+
+@pytest.mark.e2e
+def test_systems_without_services_listed(linked_run):
+    import pandas as pd
+
+    systems = pd.read_parquet(linked_run / "dim_business_system.parquet").set_index("system_id")
+
+    assert len(systems) == 12
+    assert systems.loc["golden_customs", "service_item_count"] == 0
+    assert systems.loc["golden_audit", "service_item_count"] == 0
+    assert systems.loc["golden_tax", "service_item_count"] >= 83
