@@ -44,9 +44,9 @@ CANDIDATE_MARTS = {
     "dim_business_system": "system_order",
     "bridge_service_business_system": "service_item_id, system_id",
 }
-# Marts that _write_marts writes with their own query, or that only the audit and the counts
-# read; every other candidate mart is copied in its order above, without the rows of blocked
-# service items.
+# Marts that _write_marts does not copy as they are. It writes fct_service_item with its own
+# query, and only the audit and the source counts read the two lineage marts. Every other
+# candidate mart is copied in its order above, without the rows of blocked service items.
 SPECIALLY_WRITTEN_MARTS = ("fct_service_item", "fct_source_record", "fct_content_record")
 
 # Columns that change with every run; published content leaves them out so that an unchanged
@@ -167,7 +167,7 @@ def source_counts(candidate_dir: Path, blocked: set[str], warned: set[str] = fro
 
 
 def _content_source_counts(connection: duckdb.DuckDBPyConnection, candidate_dir: Path) -> list[tuple]:
-    """Count feed entries per source and disposition; no feed source gives no rows."""
+    """Count feed entries per source and disposition; return no rows when the run has no feeds."""
     path = candidate_dir / "fct_content_record.parquet"
     if not path.exists():
         return []

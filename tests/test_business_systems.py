@@ -229,10 +229,12 @@ def _link_of(links, task_name: str, system_id: str):
 
 @pytest.mark.e2e
 def test_department_rule_links_tax(linked_run):
-    link = _link_of(_links(linked_run), "纳税状况公证（指引）", "golden_tax")
+    links = _links(linked_run)
+    tax = links[(links["dept_name"] == "广安区税务局") & (links["system_id"] == "golden_tax")]
 
-    assert link["rule_kind"] == "name"
-    assert "纳税" in link["evidence"]
+    assert len(tax) == 83
+    assert set(tax["rule_id"]) == {"tax_department"}
+    assert tax["evidence"].str.contains("实施主体“广安区税务局”含“税务”").all()
 
 
 @pytest.mark.e2e

@@ -3,8 +3,8 @@
 ``editorial/theme_content.yaml`` lists, per theme id, rules that match content items by
 ``title`` (标题), ``category`` (分类) or ``publisher`` (发布机构). A rule matches an item when
 the field contains any of its ``keywords`` and the item's kind is one of the rule's
-``content_kinds`` (all three kinds when omitted). The table ``theme_content_rules`` holds one
-row per rule, read by the dbt model ``bridge_theme_content``.
+``content_kinds`` (all three kinds when omitted). The table ``theme_content_rules`` contains one
+row per rule and is read by the dbt model ``bridge_theme_content``.
 """
 
 from __future__ import annotations
