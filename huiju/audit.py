@@ -31,6 +31,8 @@ MART_KEYS = {
     "dim_region": "region_code",
     "mart_service_themes": "service_item_id",
     "fct_service_item_status": "service_item_id",
+    "fct_content_item": "content_id",
+    "dim_business_system": "system_id",
 }
 
 
@@ -292,6 +294,8 @@ def check_domain(frames: dict[str, pd.DataFrame], blocked: set[str]) -> list[Gat
         )
     )
 
+    gates.append(check_content_conservation(frames["fct_content_item"], frames["fct_content_record"]))
+
     themed = set(themes["service_item_id"])
     missing_from_themes = sorted(item_ids - themed)
     unknown_in_themes = sorted(themed - item_ids)
@@ -320,6 +324,32 @@ def check_domain(frames: dict[str, pd.DataFrame], blocked: set[str]) -> list[Gat
         )
     )
     return gates
+
+
+def check_content_conservation(items: pd.DataFrame, records: pd.DataFrame) -> GateResult:
+    """Check that every feed entry is published, quarantined with a reason or merged into an item."""
+    item_ids = set(items["content_id"])
+    survivors = records[records["disposition"] == "survivor"]
+    merged = records[records["disposition"] == "merged"]
+    quarantined = records[records["disposition"] == "quarantined"]
+    orphans = sorted(set(survivors["content_id"]) ^ item_ids)
+    dangling = sorted(set(merged["merged_into_content_id"]) - item_ids)
+    unexplained = sorted(quarantined.loc[quarantined["quarantine_rule_id"].isna(), "source_record_id"])
+    conserved = (
+        len(records) == len(survivors) + len(merged) + len(quarantined)
+        and len(survivors) == len(items)
+        and not orphans and not dangling and not unexplained
+    )
+    return GateResult(
+        gate="content_conservation",
+        passed=conserved,
+        observed={"fetched": len(records), "published": len(survivors), "merged": len(merged),
+                  "quarantined": len(quarantined), "unmatched_content_ids": orphans[:20],
+                  "dangling_merges": dangling[:20], "quarantined_without_reason": unexplained[:20]},
+        message_zh="每条内容条目都已发布、隔离（附原因）或合并" if conserved else "存在去向不明或隔离原因缺失的内容条目",
+        message_en="every feed entry is published, quarantined with a reason or merged" if conserved
+        else "some feed entries have no disposition, no quarantine reason or point at a missing content item",
+    )
 
 
 def share_gates(total: int, decisions: list[Decision], thresholds: GateThresholds) -> list[GateResult]:
@@ -354,7 +384,7 @@ def audit_candidates(candidate_dir: Path, expectations_dir: Path) -> AuditResult
     thresholds = load_thresholds(expectations_dir / "gate.yaml")
     frames = {
         name: pd.read_parquet(candidate_dir / f"{name}.parquet")
-        for name in (*MART_KEYS, "fct_source_record")
+        for name in (*MART_KEYS, "fct_source_record", "fct_content_record")
     }
 
     decisions, gates, summaries = validate_marts(frames, suites)

@@ -48,33 +48,68 @@ def format_table(
     return "\n".join(lines)
 
 
-def format_department_summary(run: dict[str, Any]) -> str:
-    """Render the per-department counts of a run record as a table with Chinese headings."""
-    headings = ["部门", "来源", "格式", "状态", "抓取", "发布", "隔离", "合并", "其中有警告"]
+CONTENT_FORMATS = ("rss_feed", "atom_feed")
+COUNT_KEYS = ("fetched", "published", "quarantined", "merged", "flagged")
+
+
+def record_kind(source_format: str) -> str:
+    """Return ``content`` for feeds of notices and policy documents, else ``service_item``."""
+    return "content" if source_format in CONTENT_FORMATS else "service_item"
+
+
+def _count_totals(sources: list[dict[str, Any]]) -> dict[str, int]:
+    return {key: sum((source.get(key) or 0) for source in sources) for key in COUNT_KEYS}
+
+
+def _summary_table(sources: list[dict[str, Any]], first_heading: str) -> str:
+    headings = [first_heading, "来源", "格式", "状态", "抓取", "发布", "隔离", "合并", "其中有警告"]
     rows = []
-    totals = {"fetched": 0, "published": 0, "quarantined": 0, "merged": 0, "flagged": 0}
-    for source in sorted(run["sources"].values(), key=lambda item: item["owner_department"]):
-        for key in totals:
-            totals[key] += source.get(key) or 0
+    for source in sorted(sources, key=lambda item: (item["owner_department"], item["source_id"])):
         status = source["status"] + (" (stale)" if source.get("is_stale") else "")
         rows.append([source["owner_department"], source["source_id"], source["source_format"], status,
-                     source.get("fetched"), source.get("published"), source.get("quarantined"), source.get("merged"),
-                     source.get("flagged")])
-    rows.append(["合计", f"{len(run['sources'])} 个来源", "", "", *totals.values()])
+                     *(source.get(key) for key in COUNT_KEYS)])
+    rows.append(["合计", f"{len(sources)} 个来源", "", "", *_count_totals(sources).values()])
     return format_table(headings, rows, right_align_from=4, total_row=True)
+
+
+def format_department_summary(run: dict[str, Any]) -> str:
+    """Render the per-department counts of the service-item sources of a run as a table."""
+    sources = [source for source in run["sources"].values() if record_kind(source["source_format"]) == "service_item"]
+    return _summary_table(sources, "部门")
+
+
+def format_content_summary(run: dict[str, Any]) -> str:
+    """Render the counts of the content feeds of a run as a table; '' when the run has none.
+
+    Feeds are not departments: their owner is the office that collects the content.
+    """
+    sources = [source for source in run["sources"].values() if record_kind(source["source_format"]) == "content"]
+    return _summary_table(sources, "内容来源负责方") if sources else ""
 
 
 def _print_run_outcome(run: dict[str, Any], settings: Settings) -> None:
     print()
     print(format_department_summary(run))
-    totals = {key: sum((source.get(key) or 0) for source in run["sources"].values())
-              for key in ("fetched", "published", "quarantined", "merged", "flagged")}
+    content_table = format_content_summary(run)
+    if content_table:
+        print()
+        print("通知公告、政策文件和政策解读：")
+        print(content_table)
+    service_sources = [source for source in run["sources"].values()
+                       if record_kind(source["source_format"]) == "service_item"]
+    content_sources = [source for source in run["sources"].values()
+                       if record_kind(source["source_format"]) == "content"]
+    totals = _count_totals(service_sources)
     print()
     print("阶段：" + "，".join(f"{stage['stage']} {stage['status']} ({stage['duration_seconds']} 秒)"
                               for stage in run["stages"]))
     print(f"运行 {run['run_id']}：{run['status']}")
     print(f"抓取 {totals['fetched']} = 发布 {totals['published']} + 隔离 {totals['quarantined']} + 合并 {totals['merged']}；"
           f"发布的记录中 {totals['flagged']} 条带质量警告")
+    if content_sources:
+        content = _count_totals(content_sources)
+        print(f"内容条目：抓取 {content['fetched']} = 发布 {content['published']} + 隔离 {content['quarantined']} "
+              f"+ 合并 {content['merged']}")
     if run.get("is_unchanged"):
         print(f"内容与当前版本相同，未生成新版本：{run['published_version']}")
         print(f"门户数据：{settings.publish_dir / 'current' / 'feed.json'}")
@@ -210,7 +245,7 @@ def status_document(settings: Settings) -> dict[str, Any] | None:
                 key: source[key]
                 for key in ("owner_department", "source_format", "status", "fetched", "published",
                             "quarantined", "merged", "flagged", "is_stale", "error")
-            }
+            } | {"record_kind": record_kind(source["source_format"])}
             for source_id, source in record["sources"].items()
         },
     }

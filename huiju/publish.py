@@ -42,10 +42,17 @@ CANDIDATE_MARTS = {
     "mart_theme_gaps": "theme_id, step_position",
     "mart_theme_composition": "theme_position, dimension_position",
     "int_theme_override_applications": "override_id, service_item_id nulls last",
+    "fct_content_item": "content_id",
+    "fct_content_record": "source_record_id",
+    "bridge_theme_content": "theme_id, content_id",
+    "mart_theme_content_gaps": "theme_id, content_kind",
+    "dim_business_system": "system_order",
+    "bridge_service_business_system": "service_item_id, system_id",
 }
-# Marts that _write_marts writes with their own query; every other candidate mart is copied in
-# its order above, without the rows of blocked service items.
-SPECIALLY_WRITTEN_MARTS = ("fct_service_item", "fct_source_record")
+# Marts that _write_marts does not copy as they are. It writes fct_service_item with its own
+# query, and only the audit and the source counts read the two lineage marts. Every other
+# candidate mart is copied in its order above, without the rows of blocked service items.
+SPECIALLY_WRITTEN_MARTS = ("fct_service_item", "fct_source_record", "fct_content_record")
 
 # Columns that change with every run; published content leaves them out so that an unchanged
 # input publishes identical files. The manifest records the run and landing snapshots instead.
@@ -129,9 +136,12 @@ def _write_json(path: Path, payload: Any) -> None:
 
 
 def source_counts(candidate_dir: Path, blocked: set[str], warned: set[str] = frozenset()) -> dict[str, dict[str, Any]]:
-    """Count per source: fetched = published + quarantined + merged, from the lineage mart.
+    """Count per source: fetched = published + quarantined + merged, from the lineage marts.
 
-    ``flagged`` counts the published records that carry at least one warn decision.
+    Service items come from ``fct_source_record``, where the audit's block decisions quarantine
+    survivors. Feed entries come from ``fct_content_record``, whose dispositions the transform
+    already decided. ``flagged`` counts the published records that carry at least one warn
+    decision.
     """
     with duckdb.connect() as connection:
         connection.register("blocked", pa.table({"service_item_id": pa.array(sorted(blocked), pa.string())}))
@@ -153,11 +163,34 @@ def source_counts(candidate_dir: Path, blocked: set[str], warned: set[str] = fro
             order by record.source_id
             """
         ).fetchall()
+        rows += _content_source_counts(connection, candidate_dir)
     return {
         source_id: {"run_id": run_id, "fetched": fetched, "published": published,
                     "quarantined": quarantined, "merged": merged, "flagged": flagged}
         for source_id, run_id, fetched, published, quarantined, merged, flagged in rows
     }
+
+
+def _content_source_counts(connection: duckdb.DuckDBPyConnection, candidate_dir: Path) -> list[tuple]:
+    """Count feed entries per source and disposition; return no rows when the run has no feeds."""
+    path = candidate_dir / "fct_content_record.parquet"
+    if not path.exists():
+        return []
+    return connection.execute(
+        f"""
+        select
+            source_id,
+            any_value(run_id) as run_id,
+            count(*) as fetched,
+            count(*) filter (where disposition = 'survivor') as published,
+            count(*) filter (where disposition = 'quarantined') as quarantined,
+            count(*) filter (where disposition = 'merged') as merged,
+            0 as flagged
+        from read_parquet('{path}')
+        group by source_id
+        order by source_id
+        """
+    ).fetchall()
 
 
 def _write_marts(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, marts_dir: Path) -> None:
@@ -265,6 +298,44 @@ def _write_quarantine(connection: duckdb.DuckDBPyConnection, candidate_dir: Path
         ) to '{version_dir / "quality_flags.parquet"}' (format parquet)
         """
     )
+
+
+def _write_content_dispositions(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, version_dir: Path) -> int:
+    """Write ``content_quarantine.parquet`` and ``content_merges.parquet`` from the content lineage.
+
+    Returns the number of quarantined feed entries.
+    """
+    records = candidate_dir / "fct_content_record.parquet"
+    connection.execute(
+        f"""
+        copy (
+            select
+                source_record_id,
+                source_id,
+                content_kind,
+                quarantine_rule_id as rule_id,
+                quarantine_reason_zh as reason_zh,
+                quarantine_reason_en as reason_en,
+                record::varchar as source_record
+            from read_parquet('{records}')
+            where disposition = 'quarantined'
+            order by source_record_id
+        ) to '{version_dir / "content_quarantine.parquet"}' (format parquet)
+        """
+    )
+    connection.execute(
+        f"""
+        copy (
+            select source_record_id, source_id, merged_into_content_id, record::varchar as source_record
+            from read_parquet('{records}')
+            where disposition = 'merged'
+            order by source_record_id
+        ) to '{version_dir / "content_merges.parquet"}' (format parquet)
+        """
+    )
+    return connection.execute(
+        f"select count(*) from read_parquet('{records}') where disposition = 'quarantined'"
+    ).fetchone()[0]
 
 
 def _write_feed(connection: duckdb.DuckDBPyConnection, version_dir: Path) -> int:
@@ -375,6 +446,7 @@ def write_version(
         _write_marts(connection, candidate_dir, staging / "marts")
         _write_quarantine(connection, candidate_dir, staging)
         _write_merges(connection, candidate_dir, staging)
+        content_quarantined = _write_content_dispositions(connection, candidate_dir, staging)
         published_items = _write_feed(connection, staging)
         mart_rows = {
             path.stem: connection.execute(f"select count(*) from read_parquet('{path}')").fetchone()[0]
@@ -402,7 +474,8 @@ def write_version(
         "created_at": created_at.isoformat(),
         "content_sha256": content_digest,
         "files": files,
-        "row_counts": {**mart_rows, "feed_items": published_items, "quarantine_rows": quarantined_rows},
+        "row_counts": {**mart_rows, "feed_items": published_items, "quarantine_rows": quarantined_rows,
+                       "content_quarantine_rows": content_quarantined},
         "sources": sources,
         "gates": [asdict(gate) for gate in audit.gates],
     }

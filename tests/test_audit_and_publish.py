@@ -94,7 +94,38 @@ def _write_candidates(directory: Path, items: list[dict], merged: list[tuple[str
     ]
     pd.DataFrame(status).to_parquet(directory / "fct_service_item_status.parquet")
     write_empty_theme_candidates(directory)
+    _write_content_candidates(directory)
     return directory
+
+
+def _write_content_candidates(directory: Path) -> None:
+    """Write the content and business-system marts: one real notice and the twelve systems, unlinked."""
+    content_id = "0" * 32
+    link = "http://www.sm.gov.cn/zw/gsgg/jt_5597/202604/t20260401_2096601.htm"
+    pd.DataFrame([{
+        "content_id": content_id, "content_kind": "notice", "content_kind_label": "通知公告",
+        "title": "关于2026年4月逾期未处理涉案车辆的公告", "publisher": "三明高速公路交警支队",
+        "published_at": pd.Timestamp("2026-04-01", tz="UTC"), "link_url": link, "category": None,
+        "source_id": "portal_notices", "source_record_id": "portal_notices#1", "merged_record_count": 0,
+    }]).to_parquet(directory / "fct_content_item.parquet")
+    pd.DataFrame([{
+        "source_record_id": "portal_notices#1", "source_id": "portal_notices", "source_format": "rss_feed",
+        "run_id": "r1", "landing_file": "/landing/portal_notices/r1/feed.xml", "record_position": 1,
+        "content_kind": "notice", "content_id": content_id, "disposition": "survivor",
+        "merged_into_content_id": None, "quarantine_rule_id": None, "quarantine_reason_zh": None,
+        "quarantine_reason_en": None, "record": "{}",
+    }]).to_parquet(directory / "fct_content_record.parquet")
+    pd.DataFrame({"theme_id": pd.Series([], dtype=str), "content_id": pd.Series([], dtype=str)}).to_parquet(
+        directory / "bridge_theme_content.parquet")
+    pd.DataFrame([{"theme_id": "retirement", "content_kind": "notice", "content_count": 0, "is_gap": True}]).to_parquet(
+        directory / "mart_theme_content_gaps.parquet")
+    systems = ["golden_macro", "office_resources", "golden_finance", "golden_tax", "golden_card", "golden_audit",
+               "golden_customs", "golden_shield", "golden_security", "golden_agriculture", "golden_water",
+               "golden_quality"]
+    pd.DataFrame([{"system_id": system_id, "system_order": order, "name": system_id, "full_name": system_id}
+                  for order, system_id in enumerate(systems, start=1)]).to_parquet(directory / "dim_business_system.parquet")
+    pd.DataFrame({"service_item_id": pd.Series([], dtype=str), "system_id": pd.Series([], dtype=str)}).to_parquet(
+        directory / "bridge_service_business_system.parquet")
 
 
 def _gate(result, name):

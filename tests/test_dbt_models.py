@@ -185,6 +185,7 @@ def _write_raw_database(path: Path) -> dict[str, str]:
             [XML_SOURCE_ID, f"landing/{XML_SOURCE_ID}/page-0001.xml", json.dumps(XML_RECORD, ensure_ascii=False)],
         )
         record_ids["xml_export_record"] = f"{XML_SOURCE_ID}#1"
+        write_editorial_tables(connection, REPO_ROOT / "editorial")
     finally:
         connection.close()
     return record_ids

@@ -19,6 +19,10 @@ pytestmark = pytest.mark.e2e
 
 REAL_RECORD_COUNT = 1135
 REAL_DEPARTMENT_COUNT = 34
+# The demo registry also lists the portal's three feeds of notices and policy documents.
+FEED_FORMATS = ("rss_feed", "atom_feed")
+REAL_FEED_COUNT = 3
+REAL_CONTENT_COUNT = 145
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +49,14 @@ def two_runs(prefect_harness, department_server, tmp_path_factory):
     return home, first, second, first_current
 
 
+def _service_sources(sources: dict) -> list[dict]:
+    return [source for source in sources.values() if source.get("source_format") not in FEED_FORMATS]
+
+
 def _totals(run: dict) -> Counter:
+    """Sum the counts of the service-item sources of a run."""
     totals: Counter = Counter()
-    for source in run["sources"].values():
+    for source in _service_sources(run["sources"]):
         for key in ("fetched", "published", "quarantined", "merged"):
             totals[key] += source[key] or 0
     return totals
@@ -66,13 +75,14 @@ def test_run_accounts_for_every_record(two_runs):
 
 def test_run_covers_all_departments(two_runs):
     home, first, _, _ = two_runs
-    departments = {source["owner_department"] for source in first["sources"].values() if source["fetched"]}
+    departments = {source["owner_department"] for source in _service_sources(first["sources"]) if source["fetched"]}
     assert len(departments) == REAL_DEPARTMENT_COUNT
 
     manifest = json.loads((home / "published" / "current" / "manifest.json").read_text(encoding="utf-8"))
-    assert sum(source["fetched"] for source in manifest["sources"].values()) == REAL_RECORD_COUNT
+    fetched = sum(source["fetched"] for source in manifest["sources"].values())
+    assert fetched == REAL_RECORD_COUNT + REAL_CONTENT_COUNT
     formats = {source["source_format"] for source in first["sources"].values()}
-    assert formats == {"json_api", "csv_export"}
+    assert formats == {"json_api", "csv_export", *FEED_FORMATS}
 
 
 def test_real_duplicates_are_merged(two_runs):
@@ -153,7 +163,7 @@ def test_status_json_reports_last_run(two_runs, capsys):
 
     assert document["run_id"] == second["run_id"]
     assert document["published_version"] == second["published_version"]
-    assert len(document["sources"]) == REAL_DEPARTMENT_COUNT
+    assert len(document["sources"]) == REAL_DEPARTMENT_COUNT + REAL_FEED_COUNT
     for source in document["sources"].values():
         assert set(source) >= {"fetched", "published", "quarantined", "merged"}
 
@@ -182,12 +192,12 @@ def test_sources_check_probes_every_source(department_server, capsys):
         department_server.reset()
     results = {result["source_id"]: result for result in json.loads(capsys.readouterr().out)}
 
-    assert len(results) == REAL_DEPARTMENT_COUNT
+    assert len(results) == REAL_DEPARTMENT_COUNT + REAL_FEED_COUNT
     assert results["guangan_xzspj"]["record_count"] == 344
     assert results["guangan_gaqswj"]["record_count"] == 83
     assert results["guangan_fgj"]["is_reachable"] is False
     assert "503" in results["guangan_fgj"]["error"]
-    assert sum(result["is_reachable"] for result in results.values()) == REAL_DEPARTMENT_COUNT - 1
+    assert sum(result["is_reachable"] for result in results.values()) == REAL_DEPARTMENT_COUNT + REAL_FEED_COUNT - 1
 
 
 # The runs below reuse the home of ``two_runs`` and change what the servers send, so they are
