@@ -45,6 +45,7 @@ CANDIDATE_MARTS = {
     "fct_content_item": "content_id",
     "fct_content_record": "source_record_id",
     "bridge_theme_content": "theme_id, content_id",
+    "mart_theme_content": "theme_id, content_form, item_rank",
     "mart_theme_content_gaps": "theme_id, content_kind",
     "dim_business_system": "system_order",
     "bridge_service_business_system": "service_item_id, system_id",

@@ -240,7 +240,7 @@ def test_theme_gaps_reported(content_run):
     gaps = _published(home, "marts/mart_theme_content_gaps.parquet")
     gap_pairs = {(row.theme_id, row.content_kind) for row in gaps.itertuples() if row.is_gap}
 
-    assert len(gaps) == len(THEME_IDS) * 3
+    assert len(gaps) == len(THEME_IDS) * 5
     assert {("newborn_birth", kind) for kind in ("notice", "policy_document", "policy_interpretation")} <= gap_pairs
     assert ("real_estate_registration", "notice") in gap_pairs
     assert ("real_estate_registration", "policy_document") not in gap_pairs

@@ -157,6 +157,9 @@ EMPTY_THEME_MARTS = {
     "int_theme_override_applications": """override_id varchar, theme_id varchar, step_id varchar, action varchar,
         task_code varchar, service_item_id varchar, reason varchar, reviewer varchar, reviewed_on date,
         application_status varchar""",
+    "mart_theme_content": """theme_id varchar, theme_name varchar, content_form varchar, content_form_label varchar,
+        step_id varchar, item_id varchar, title varchar, url varchar, provider varchar, published_on date,
+        evidence varchar, item_rank bigint""",
 }
 
 
