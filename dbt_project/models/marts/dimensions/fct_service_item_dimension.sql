@@ -192,7 +192,7 @@ matched_overrides as (
             decisions.service_item_id = overrides.service_item_id
             or decisions.task_code = overrides.task_code
         )
-    -- One item can be named by both its task_code and its service_item_id; the override
+    -- One item can be named by both its task_code and its service_item_id. Then the override
     -- with the lowest id wins.
     qualify row_number() over (partition by decisions.service_item_id, decisions.dimension order by overrides.override_id) = 1
 
