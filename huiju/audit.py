@@ -33,6 +33,8 @@ MART_KEYS = {
     "fct_service_item_status": "service_item_id",
     "fct_content_item": "content_id",
     "dim_business_system": "system_id",
+    "fct_service_item_dimension": "service_item_id",
+    "mart_region_variance": "region_variance_id",
 }
 
 

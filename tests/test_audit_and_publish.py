@@ -95,6 +95,17 @@ def _write_candidates(directory: Path, items: list[dict], merged: list[tuple[str
     pd.DataFrame(status).to_parquet(directory / "fct_service_item_status.parquet")
     write_empty_theme_candidates(directory)
     _write_content_candidates(directory)
+
+    dimensions = [
+        {"service_item_id": item["service_item_id"], "dimension": dimension, "value": "unknown",
+         "rule_id": "no_rule_matched", "evidence": "事项类型=01", "decided_by": "rule"}
+        for item in items
+        for dimension in ("resource_kind", "audience_breadth", "region_scope", "link_mode",
+                          "standardization", "duration", "responsible_body", "maturity")
+    ]
+    pd.DataFrame(dimensions).to_parquet(directory / "fct_service_item_dimension.parquet")
+    variance_columns = ["region_variance_id", "catalog_code", "service_item_id", "field_name", "field_position", "variance"]
+    pd.DataFrame(columns=variance_columns).astype(str).to_parquet(directory / "mart_region_variance.parquet")
     return directory
 
 

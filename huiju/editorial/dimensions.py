@@ -46,11 +46,10 @@ DIMENSION_IDS = (
     "responsible_body",
     "maturity",
 )
-RULE_VALUES = ("primary", "secondary")
 NO_RULE_MATCHED = "no_rule_matched"
 
 # Fact id -> (Chinese label, type). The dbt model int_service_item_dimension_facts computes
-# exactly these facts; a test checks that the two lists agree.
+# these facts, and its relationships test rejects any fact missing here.
 FACTS: dict[str, tuple[str, str]] = {
     "task_type": ("事项类型", "text"),
     "task_name": ("事项名称", "text"),
@@ -118,10 +117,10 @@ class Condition(BaseModel):
 
     @model_validator(mode="after")
     def _one_operator(self) -> Condition:
-        given = [name for name in OPERATORS if self.operand(name) is not None]
-        if len(given) != 1:
-            raise ValueError(f"a condition needs exactly one operator of {', '.join(OPERATORS)}; found {given or 'none'}")
-        operator = given[0]
+        operators_given = [name for name in OPERATORS if self.operand(name) is not None]
+        if len(operators_given) != 1:
+            raise ValueError(f"a condition needs exactly one operator of {', '.join(OPERATORS)}; found {operators_given or 'none'}")
+        operator = operators_given[0]
         fact_type = FACTS[self.fact][1]
         if operator not in OPERATORS_BY_TYPE[fact_type]:
             allowed = ", ".join(OPERATORS_BY_TYPE[fact_type])

@@ -130,8 +130,8 @@ final as (
         all_fields.field_position,
         all_fields.field_value,
         chosen_baselines.baseline_value,
-        coalesce(chosen_baselines.baseline_implementation_count, 0) as baseline_implementation_count,
-        coalesce(chosen_baselines.compared_implementation_count, 0) as compared_implementation_count,
+        cast(coalesce(chosen_baselines.baseline_implementation_count, 0) as integer) as baseline_implementation_count,
+        cast(coalesce(chosen_baselines.compared_implementation_count, 0) as integer) as compared_implementation_count,
         case
             when all_fields.field_value is null or chosen_baselines.baseline_value is null then 'unknown'
             when all_fields.field_value = chosen_baselines.baseline_value then 'standard'

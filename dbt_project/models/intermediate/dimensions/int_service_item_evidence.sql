@@ -30,7 +30,7 @@ extracted as (
         coalesce(record ->> 'accept_condition', record ->> 'ACCEPT_CONDITION', record ->> '受理条件')
             as accept_condition_raw,
         -- The exchange tables keep materials in a table of their own (up_task_general_material,
-        -- material_name); a record carries them as a list of such objects or of plain names.
+        -- column material_name). A record carries them as a list of such objects or of names.
         coalesce(
             nullif(json_extract_string(record, '$.materials[*].material_name'), []),
             nullif(list_filter(json_extract_string(record, '$.materials[*]'), name -> not starts_with(name, '{')), [])

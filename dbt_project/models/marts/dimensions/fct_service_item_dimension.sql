@@ -3,7 +3,7 @@
     are tried in their editorial order and the first whose conditions all hold decides; an
     item that no rule matches is unknown (rule_id no_rule_matched). A reviewed override
     replaces the rule's decision, and the rule's own value and rule id stay in
-    rule_value and rule_rule_id.
+    rule_value and matched_rule_id.
 #}
 
 with
@@ -110,7 +110,7 @@ decisions as (
         service_items.task_code,
         definitions.dimension,
         coalesce(rules.value, 'unknown') as rule_value,
-        coalesce(rules.rule_id, 'no_rule_matched') as rule_rule_id,
+        coalesce(rules.rule_id, 'no_rule_matched') as matched_rule_id,
         rules.description as rule_description
 
     from service_items
@@ -129,17 +129,17 @@ evidence_facts as (
     -- which data was missing.
     select decisions.service_item_id, decisions.dimension, conditions.fact
     from decisions
-    inner join conditions on decisions.rule_rule_id = conditions.rule_id
+    inner join conditions on decisions.matched_rule_id = conditions.rule_id
     union
     select decisions.service_item_id, decisions.dimension, unnest(rules.evidence_facts)
     from decisions
-    inner join rules on decisions.rule_rule_id = rules.rule_id
+    inner join rules on decisions.matched_rule_id = rules.rule_id
     union
     select decisions.service_item_id, decisions.dimension, conditions.fact
     from decisions
     inner join rules on decisions.dimension = rules.dimension
     inner join conditions on rules.rule_id = conditions.rule_id
-    where decisions.rule_rule_id = 'no_rule_matched'
+    where decisions.matched_rule_id = 'no_rule_matched'
 
 ),
 
@@ -192,7 +192,7 @@ matched_overrides as (
             decisions.service_item_id = overrides.service_item_id
             or decisions.task_code = overrides.task_code
         )
-    -- One item can be named by both its task_code and its service_item_id; the override
+    -- One item can be named by both its task_code and its service_item_id. Then the override
     -- with the lowest id wins.
     qualify row_number() over (partition by decisions.service_item_id, decisions.dimension order by overrides.override_id) = 1
 
@@ -204,7 +204,7 @@ final as (
         decisions.service_item_id,
         decisions.dimension,
         coalesce(matched_overrides.value, decisions.rule_value) as value,
-        coalesce(matched_overrides.override_id, decisions.rule_rule_id) as rule_id,
+        coalesce(matched_overrides.override_id, decisions.matched_rule_id) as rule_id,
         case
             when matched_overrides.override_id is not null
                 then '理由：' || matched_overrides.reason
@@ -215,7 +215,7 @@ final as (
         case when matched_overrides.override_id is not null then 'override' else 'rule' end as decided_by,
         definitions.dimension_label,
         decisions.rule_value,
-        decisions.rule_rule_id,
+        decisions.matched_rule_id,
         decisions.rule_description,
         rule_evidence.rule_evidence
 
