@@ -31,6 +31,8 @@ MART_KEYS = {
     "dim_region": "region_code",
     "mart_service_themes": "service_item_id",
     "fct_service_item_status": "service_item_id",
+    "fct_service_item_evidence": "source_record_id",
+    "fct_service_item_history": "history_row_id",
 }
 
 

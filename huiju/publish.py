@@ -37,6 +37,8 @@ CANDIDATE_MARTS = {
     "dim_region": "region_code",
     "mart_service_themes": "service_item_id, audience nulls last",
     "fct_service_item_status": "service_item_id",
+    "fct_service_item_evidence": "source_record_id",
+    "fct_service_item_history": "service_item_id, valid_from, history_row_id",
 }
 # Marts that _write_marts writes with their own query; every other candidate mart is copied in
 # its order above, without the rows of blocked service items.

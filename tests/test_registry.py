@@ -62,7 +62,7 @@ def catalog_item_counts() -> dict[str, int]:
 def test_real_registry_loads():
     registry = load_registry(SOURCES_FILE, ENVIRON)
 
-    assert len(registry.sources) == 34
+    assert len(registry.sources) == 35
     assert registry.allowed_hosts == frozenset({"127.0.0.1"})
     assert registry.get("guangan_xzspj").base_url == BASE_URL + "/xzspj"
     assert registry.get("guangan_xzspj").url == BASE_URL + "/xzspj/api/tasks"
