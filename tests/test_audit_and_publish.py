@@ -92,6 +92,21 @@ def _write_candidates(directory: Path, items: list[dict], merged: list[tuple[str
         for item in items
     ]
     pd.DataFrame(status).to_parquet(directory / "fct_service_item_status.parquet")
+
+    evidence = [
+        {"source_record_id": record["source_record_id"], "service_item_id": record["service_item_id"],
+         "source_id": record["source_id"], "is_survivor": record["disposition"] == "survivor"}
+        for record in records
+    ]
+    pd.DataFrame(evidence).to_parquet(directory / "fct_service_item_evidence.parquet")
+
+    history = [
+        {"history_row_id": f"h{item['service_item_id']}", "service_item_id": item["service_item_id"],
+         "valid_from": pd.Timestamp("2026-12-04", tz="UTC"), "valid_to": pd.NaT, "opened_run_id": "r1",
+         "is_current": True, "close_reason": None}
+        for item in items
+    ]
+    pd.DataFrame(history).to_parquet(directory / "fct_service_item_history.parquet")
     return directory
 
 

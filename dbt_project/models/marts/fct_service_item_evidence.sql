@@ -1,7 +1,9 @@
 {#
     One row per fetched record with the service item it resolved to: the evidence that a source
     publishes the service. A service that a department site and the provincial portal both
-    publish has two rows here and one row in fct_service_item.
+    publish has two rows here and one row in fct_service_item. identity_resolved_by is left out
+    because it changes from 'new' to 'task_code' between the first and second run of unchanged
+    input, and published content must not change then.
 #}
 with
 
@@ -23,7 +25,6 @@ final as (
         task_code,
         dept_name,
         link_url,
-        identity_resolved_by,
         has_identity_conflict,
         disposition = 'survivor' as is_survivor
 
