@@ -17,6 +17,10 @@ Every department of the bundled catalog is served under its slug from ``departme
 - ``GET /{slug}/export/tasks.xml``: the same records as UTF-8 XML, one ``<task>`` per record.
 - ``GET /feeds/notices.rss``, ``/feeds/policies.atom``, ``/feeds/interpretations.rss``: the
   bundled notices, policy documents and policy interpretations as RSS 2.0 and Atom feeds.
+- ``GET /portal/api/tasks?pageNo=1&pageSize=100``: the provincial portal 四川政务服务网
+  republishing the records of the departments in ``PORTAL_DEPARTMENT_SLUGS`` unchanged, in
+  the JSON API format, paginated over all of them; ``deptSlug=<slug>`` limits it to one of them.
+  The portal serves what the departments serve at the time of the request.
 - ``GET /``: a JSON index of the departments and their URLs.
 
 Every 200 of these resources carries a strong ``ETag`` (the quoted SHA-256 of the body) and a
@@ -78,6 +82,11 @@ XML_EXPORT_SUFFIX = "/export/tasks.xml"
 XML_CONTENT_TYPE = "application/xml; charset=UTF-8"
 # Key of the feeds' Last-Modified, next to the department slugs. No slug may be "feeds".
 FEEDS_KEY = "feeds"
+# Key of the provincial portal's republication, next to the department slugs. No slug may be "portal".
+PORTAL_KEY = "portal"
+# Departments whose records the portal republishes: a JSON API one, a CSV export one and one
+# with several records.
+PORTAL_DEPARTMENT_SLUGS = ("xfdd", "jxj", "qxj")
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
 FILLER_CHUNK_BYTES = 64 * 1024
@@ -159,6 +168,7 @@ class DepartmentSystemServer:
         started = _whole_seconds(time.time())
         self._last_modified: dict[str, float] = {slug: started for slug in self._original_records}
         self._last_modified[FEEDS_KEY] = started
+        self._last_modified[PORTAL_KEY] = started
         self._replaced_slugs: set[str] = set()
         self._records = {slug: list(records) for slug, records in self._original_records.items()}
         self._updated_at = {slug: [started] * len(records) for slug, records in self._original_records.items()}
@@ -384,6 +394,8 @@ class DepartmentSystemServer:
         self._last_modified[key] = max(_whole_seconds(time.time()), self._last_modified[key] + 1)
         if key != FEEDS_KEY:
             self._replaced_slugs.add(key)
+        if key in PORTAL_DEPARTMENT_SLUGS:
+            self._last_modified[PORTAL_KEY] = max(self._last_modified[key], self._last_modified[PORTAL_KEY] + 1)
 
     def _set_records(self, slug: str, records: list[dict[str, Any]]) -> None:
         """Serve ``records`` for ``slug``. Call with the lock held.
@@ -408,6 +420,24 @@ class DepartmentSystemServer:
     def _last_modified_timestamp(self, key: str) -> float:
         with self._lock:
             return self._last_modified[key]
+
+    def _portal_page_payload(
+        self, slugs: tuple[str, ...], page_number: int, page_size: int, updated_since: float | None
+    ) -> dict[str, Any]:
+        with self._lock:
+            records = [record for slug in slugs for record in self._current_records(slug, updated_since)]
+        start = (page_number - 1) * page_size
+        return {
+            "code": "200",
+            "message": "success",
+            "data": {
+                "pageNo": page_number,
+                "pageSize": page_size,
+                "total": len(records),
+                "totalPages": math.ceil(len(records) / page_size),
+                "records": records[start : start + page_size],
+            },
+        }
 
     def _records_slice(
         self, slug: str, offset: int, limit: int, updated_since: float | None = None
@@ -482,6 +512,7 @@ class DepartmentSystemServer:
                 "xml_export": "/{slug}" + XML_EXPORT_SUFFIX,
             },
             "feeds": [feed.path for feed in FEEDS],
+            "portal": {"json_api": "/" + PORTAL_KEY + JSON_API_SUFFIX, "department_slugs": list(PORTAL_DEPARTMENT_SLUGS)},
         }
 
 
@@ -498,6 +529,11 @@ def _check_department_names(
 
     if FEEDS_KEY in slugs:
         raise ValueError(f"{departments_path}: the slug {FEEDS_KEY!r} is reserved for the feeds")
+    if PORTAL_KEY in slugs:
+        raise ValueError(f"{departments_path}: the slug {PORTAL_KEY!r} is reserved for the provincial portal")
+    unknown_portal_slugs = sorted(set(PORTAL_DEPARTMENT_SLUGS) - set(slugs))
+    if unknown_portal_slugs:
+        raise ValueError(f"{departments_path}: PORTAL_DEPARTMENT_SLUGS names unknown slugs {unknown_portal_slugs}")
 
     listed = {department.name for department in departments}
     missing = [name for name in records_by_name if name not in listed]
@@ -553,6 +589,9 @@ class _DepartmentRequestHandler(BaseHTTPRequestHandler):
             return
 
         slug, _, rest = path.lstrip("/").partition("/")
+        if slug == PORTAL_KEY and "/" + rest == JSON_API_SUFFIX:
+            self._send_portal_page(query)
+            return
         if not server._has_slug(slug):
             self._send_error_json(404, f"no department system at {path}")
             return
@@ -591,6 +630,30 @@ class _DepartmentRequestHandler(BaseHTTPRequestHandler):
             page_number = max(page_number - 1, 1)
         payload = self.department_server._page_payload(slug, page_number, page_size, updated_since)
         self._send_json_resource(slug, payload)
+
+    def _send_portal_page(self, query: Mapping[str, list[str]]) -> None:
+        page_number = _parse_positive_int(query.get("pageNo", ["1"])[0])
+        page_size = _parse_positive_int(query.get("pageSize", ["10"])[0])
+        if page_number is None:
+            self._send_error_json(400, "pageNo must be a positive integer")
+            return
+        if page_size is None or page_size > MAX_PAGE_SIZE:
+            self._send_error_json(400, f"pageSize must be an integer from 1 to {MAX_PAGE_SIZE}")
+            return
+        slugs = PORTAL_DEPARTMENT_SLUGS
+        requested = query.get("deptSlug")
+        if requested:
+            if requested[0] not in PORTAL_DEPARTMENT_SLUGS:
+                self._send_error_json(
+                    404, f"the portal republishes no department {requested[0]!r}; known: {list(PORTAL_DEPARTMENT_SLUGS)}"
+                )
+                return
+            slugs = (requested[0],)
+        updated_since = self._updated_since(query)
+        if updated_since is _INVALID:
+            return
+        payload = self.department_server._portal_page_payload(slugs, page_number, page_size, updated_since)
+        self._send_json_resource(PORTAL_KEY, payload)
 
     def _send_offset_page(self, slug: str, query: Mapping[str, list[str]]) -> None:
         offset = _parse_non_negative_int(query.get("offset", ["0"])[0])

@@ -26,7 +26,7 @@ def load_editorial(settings: Settings) -> dict[str, int]:
 
 @task(name="dbt-build", cache_policy=NO_CACHE)
 def dbt_build(settings: Settings, run_id: str) -> dict[str, Any]:
-    outcomes = run_dbt_build(settings.dbt_project_dir, settings.warehouse_path, settings.home / "dbt" / run_id)
+    outcomes = run_dbt_build(settings.dbt_project_dir, settings.warehouse_path, settings.home / "dbt" / run_id, run_id)
     statuses: dict[str, int] = {}
     for outcome in outcomes:
         statuses[outcome.status] = statuses.get(outcome.status, 0) + 1

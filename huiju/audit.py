@@ -35,6 +35,8 @@ MART_KEYS = {
     "dim_business_system": "system_id",
     "fct_service_item_dimension": "service_item_id",
     "mart_region_variance": "region_variance_id",
+    "fct_service_item_evidence": "source_record_id",
+    "fct_service_item_history": "history_row_id",
 }
 
 

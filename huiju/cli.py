@@ -267,6 +267,45 @@ def command_status(arguments: argparse.Namespace) -> int:
     return 0
 
 
+HISTORY_HEADINGS = ["事项标识", "事项名称", "实施编码", "实施主体", "生效时间", "失效时间", "开始运行", "结束运行", "结束原因"]
+CLOSE_REASON_LABELS = {"changed": "属性变更", "withdrawn": "已撤销"}
+
+
+def command_history(arguments: argparse.Namespace) -> int:
+    from huiju.history import HistoryError, history_path, parse_as_of, service_history, services_as_of
+
+    settings = _settings(arguments)
+    try:
+        path = history_path(settings.publish_dir)
+        as_of = arguments.as_of
+        is_run_id = as_of is not None and parse_as_of(as_of)[0] == "run"
+        if is_run_id and not (settings.runs_dir / f"{as_of.strip()}.json").exists():
+            raise HistoryError(f"run {as_of} not found in {settings.runs_dir}; see `huiju status` for run ids")
+        if arguments.service is not None and as_of is None:
+            rows = service_history(path, arguments.service)
+        else:
+            rows = services_as_of(path, as_of, arguments.service)
+    except HistoryError as error:
+        print(f"huiju: {error}", file=sys.stderr)
+        return 2
+
+    if arguments.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return 0
+    if not rows:
+        print("没有符合条件的事项历史记录")
+        return 1 if arguments.service is not None else 0
+    table = [
+        [row["service_item_id"], row["task_name"], row["task_code"], row["dept_name"],
+         f"{row['valid_from']:%Y-%m-%d %H:%M:%S}", f"{row['valid_to']:%Y-%m-%d %H:%M:%S}" if row["valid_to"] else None,
+         row["opened_run_id"], row["closed_run_id"], CLOSE_REASON_LABELS.get(row["close_reason"], row["close_reason"])]
+        for row in rows
+    ]
+    print(format_table(HISTORY_HEADINGS, table))
+    print(f"共 {len(rows)} 行（时间为 UTC）")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="huiju", description="Integrate department service catalogs into a portal feed.")
     parser.add_argument("--home", help="data directory for landing, warehouse, versions and run records (default: ./var or $HUIJU_HOME)")
@@ -302,6 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="show the last run")
     status.add_argument("--json", action="store_true", help="print the last run as JSON")
     status.set_defaults(handler=command_status)
+
+    history = commands.add_parser("history", help="show service items as of a run or a time, from the published history")
+    history.add_argument("--as-of", help="a run id (e.g. 20261204T201500Z-3f9a1c) or an ISO 8601 time; default: now")
+    history.add_argument("--service", help="show only this service_item_id; without --as-of, all its history rows")
+    history.add_argument("--json", action="store_true", help="print the rows as JSON")
+    history.set_defaults(handler=command_history)
     return parser
 
 

@@ -51,6 +51,8 @@ CANDIDATE_MARTS = {
     "bridge_service_business_system": "service_item_id, system_id",
     "fct_service_item_dimension": "service_item_id, dimension",
     "mart_region_variance": "catalog_code, service_item_id, field_position",
+    "fct_service_item_evidence": "source_record_id",
+    "fct_service_item_history": "service_item_id, valid_from, history_row_id",
 }
 # Marts that _write_marts does not copy as they are. It writes fct_service_item with its own
 # query, and only the audit and the source counts read the two lineage marts. Every other

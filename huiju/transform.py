@@ -44,8 +44,13 @@ def _read_run_results(target_dir: Path) -> list[NodeOutcome]:
     ]
 
 
-def run_dbt_build(project_dir: Path, warehouse_path: Path, work_dir: Path) -> list[NodeOutcome]:
+def run_dbt_build(
+    project_dir: Path, warehouse_path: Path, work_dir: Path, run_id: str | None = None
+) -> list[NodeOutcome]:
     """Run ``dbt build`` (seeds, models and tests) and return every node's outcome.
+
+    ``run_id`` is passed as the dbt var ``huiju_run_id``, which the identity map and the
+    service history record as the run that made a change.
 
     dbt runs in a child process, so its DuckDB connection is closed when it returns and the
     audit step can open the warehouse. Raises ``TransformError`` naming each failing node; a
@@ -65,6 +70,8 @@ def run_dbt_build(project_dir: Path, warehouse_path: Path, work_dir: Path) -> li
         "--target-path", str(target_dir),
         "--log-path", str(work_dir / "logs"),
     ]
+    if run_id is not None:
+        command += ["--vars", json.dumps({"huiju_run_id": run_id})]
     logger.info("Running %s", " ".join(command[2:]))
     completed = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
     (work_dir / "dbt_build.out").write_text(completed.stdout + completed.stderr, encoding="utf-8")

@@ -106,6 +106,21 @@ def _write_candidates(directory: Path, items: list[dict], merged: list[tuple[str
     pd.DataFrame(dimensions).to_parquet(directory / "fct_service_item_dimension.parquet")
     variance_columns = ["region_variance_id", "catalog_code", "service_item_id", "field_name", "field_position", "variance"]
     pd.DataFrame(columns=variance_columns).astype(str).to_parquet(directory / "mart_region_variance.parquet")
+
+    evidence = [
+        {"source_record_id": record["source_record_id"], "service_item_id": record["service_item_id"],
+         "source_id": record["source_id"], "is_survivor": record["disposition"] == "survivor"}
+        for record in records
+    ]
+    pd.DataFrame(evidence).to_parquet(directory / "fct_service_item_evidence.parquet")
+
+    history = [
+        {"history_row_id": f"h{item['service_item_id']}", "service_item_id": item["service_item_id"],
+         "valid_from": pd.Timestamp("2026-12-04", tz="UTC"), "valid_to": pd.NaT, "opened_run_id": "r1",
+         "is_current": True, "close_reason": None}
+        for item in items
+    ]
+    pd.DataFrame(history).to_parquet(directory / "fct_service_item_history.parquet")
     return directory
 
 

@@ -17,7 +17,7 @@ def test_sources_list_prints_every_department(monkeypatch, capsys):
     assert main(["sources", "list", "--json"]) == 0
     sources = json.loads(capsys.readouterr().out)
 
-    assert len(sources) == 37
+    assert len(sources) == 38
     assert {source["format"] for source in sources} == {"json_api", "csv_export", "rss_feed", "atom_feed"}
     assert all(source["base_url"].startswith("http://127.0.0.1:8000/") for source in sources)
 
@@ -36,7 +36,7 @@ def test_sources_list_names_unset_variable(monkeypatch, capsys):
 def test_sources_list_with_placeholder_urls(monkeypatch, capsys):
     monkeypatch.delenv("HUIJU_DEPT_BASE_URL", raising=False)
     assert main(["sources", "list", "--placeholder-urls"]) == 0
-    assert "共 37 个来源" in capsys.readouterr().out
+    assert "共 38 个来源" in capsys.readouterr().out
 
 
 def test_run_rejects_registry_before_prefect(monkeypatch, capsys):

@@ -23,6 +23,11 @@ REAL_DEPARTMENT_COUNT = 34
 FEED_FORMATS = ("rss_feed", "atom_feed")
 REAL_FEED_COUNT = 3
 REAL_CONTENT_COUNT = 145
+# The provincial portal source republishes the records of three departments (1 + 1 + 6), and
+# each merges into its department's record.
+PORTAL_RECORD_COUNT = 8
+FETCHED_RECORD_COUNT = REAL_RECORD_COUNT + PORTAL_RECORD_COUNT
+SOURCE_COUNT = REAL_DEPARTMENT_COUNT + 1 + REAL_FEED_COUNT
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +72,8 @@ def test_run_accounts_for_every_record(two_runs):
     totals = _totals(first)
 
     assert first["status"] == "succeeded"
-    assert totals["fetched"] == REAL_RECORD_COUNT
-    assert totals["published"] + totals["quarantined"] + totals["merged"] == REAL_RECORD_COUNT
+    assert totals["fetched"] == FETCHED_RECORD_COUNT
+    assert totals["published"] + totals["quarantined"] + totals["merged"] == FETCHED_RECORD_COUNT
     for source_id, source in first["sources"].items():
         assert source["fetched"] == source["published"] + source["quarantined"] + source["merged"], source_id
 
@@ -76,11 +81,11 @@ def test_run_accounts_for_every_record(two_runs):
 def test_run_covers_all_departments(two_runs):
     home, first, _, _ = two_runs
     departments = {source["owner_department"] for source in _service_sources(first["sources"]) if source["fetched"]}
-    assert len(departments) == REAL_DEPARTMENT_COUNT
+    assert len(departments) == REAL_DEPARTMENT_COUNT + 1
 
     manifest = json.loads((home / "published" / "current" / "manifest.json").read_text(encoding="utf-8"))
     fetched = sum(source["fetched"] for source in manifest["sources"].values())
-    assert fetched == REAL_RECORD_COUNT + REAL_CONTENT_COUNT
+    assert fetched == FETCHED_RECORD_COUNT + REAL_CONTENT_COUNT
     formats = {source["source_format"] for source in first["sources"].values()}
     assert formats == {"json_api", "csv_export", *FEED_FORMATS}
 
@@ -90,8 +95,8 @@ def test_real_duplicates_are_merged(two_runs):
     merges = pd.read_parquet(home / "published" / "current" / "merges.parquet")
     items = pd.read_parquet(home / "published" / "current" / "marts" / "fct_service_item.parquet")
 
-    assert _totals(first)["merged"] == 2
-    assert len(merges) == 2
+    assert _totals(first)["merged"] == 2 + PORTAL_RECORD_COUNT
+    assert len(merges) == 2 + PORTAL_RECORD_COUNT
     assert set(merges["merged_into_service_item_id"]) <= set(items["service_item_id"])
 
 
@@ -146,13 +151,13 @@ def test_second_run_duplicates_nothing(two_runs):
     import duckdb
 
     home, _, second, _ = two_runs
-    assert _totals(second)["fetched"] == REAL_RECORD_COUNT
+    assert _totals(second)["fetched"] == FETCHED_RECORD_COUNT
     with duckdb.connect(str(home / "warehouse" / "huiju.duckdb"), read_only=True) as connection:
         raw_rows = connection.execute(
             "select (select count(*) from raw.json_api_records) + (select count(*) from raw.csv_export_records)"
         ).fetchone()[0]
         items = connection.execute("select count(*) from main.fct_service_item").fetchone()[0]
-    assert raw_rows == REAL_RECORD_COUNT
+    assert raw_rows == FETCHED_RECORD_COUNT
     assert items == REAL_RECORD_COUNT - 2
 
 
@@ -163,7 +168,7 @@ def test_status_json_reports_last_run(two_runs, capsys):
 
     assert document["run_id"] == second["run_id"]
     assert document["published_version"] == second["published_version"]
-    assert len(document["sources"]) == REAL_DEPARTMENT_COUNT + REAL_FEED_COUNT
+    assert len(document["sources"]) == SOURCE_COUNT
     for source in document["sources"].values():
         assert set(source) >= {"fetched", "published", "quarantined", "merged"}
 
@@ -192,12 +197,12 @@ def test_sources_check_probes_every_source(department_server, capsys):
         department_server.reset()
     results = {result["source_id"]: result for result in json.loads(capsys.readouterr().out)}
 
-    assert len(results) == REAL_DEPARTMENT_COUNT + REAL_FEED_COUNT
+    assert len(results) == SOURCE_COUNT
     assert results["guangan_xzspj"]["record_count"] == 344
     assert results["guangan_gaqswj"]["record_count"] == 83
     assert results["guangan_fgj"]["is_reachable"] is False
     assert "503" in results["guangan_fgj"]["error"]
-    assert sum(result["is_reachable"] for result in results.values()) == REAL_DEPARTMENT_COUNT + REAL_FEED_COUNT - 1
+    assert sum(result["is_reachable"] for result in results.values()) == SOURCE_COUNT - 1
 
 
 # The runs below reuse the home of ``two_runs`` and change what the servers send, so they are
@@ -253,7 +258,7 @@ def test_failed_source_is_carried_forward_stale(faulty_run):
     assert finance["is_stale"] is True
     assert manifest["sources"]["guangan_czj"]["is_stale"] is True
     assert manifest["sources"]["guangan_czj"]["published"] == 4
-    assert _totals(run)["fetched"] == REAL_RECORD_COUNT + 2
+    assert _totals(run)["fetched"] == FETCHED_RECORD_COUNT + 2
     for source_id, source in run["sources"].items():
         assert source["fetched"] == source["published"] + source["quarantined"] + source["merged"], source_id
 

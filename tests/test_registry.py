@@ -62,10 +62,22 @@ def catalog_item_counts() -> dict[str, int]:
 def test_real_registry_loads():
     registry = load_registry(SOURCES_FILE, ENVIRON)
 
-    assert len(registry.sources) == 37
+    assert len(registry.sources) == 38
     assert registry.allowed_hosts == frozenset({"127.0.0.1"})
     assert registry.get("guangan_xzspj").base_url == BASE_URL + "/xzspj"
     assert registry.get("guangan_xzspj").url == BASE_URL + "/xzspj/api/tasks"
+
+
+# The provincial portal's republication of three departments; every other source is a department.
+PORTAL_SOURCE_ID = "sczwfw_portal_republished"
+
+
+def _department_sources(registry):
+    """Return the department systems: every source but the portal's republication and feeds."""
+    return [
+        source for source in registry.sources
+        if source.id != PORTAL_SOURCE_ID and source.format not in ("rss_feed", "atom_feed")
+    ]
 
 
 def test_real_registry_covers_every_department():
@@ -73,10 +85,10 @@ def test_real_registry_covers_every_department():
     with DEPARTMENTS_FILE.open(encoding="utf-8", newline="") as handle:
         slug_of = {row["department"]: row["slug"] for row in csv.DictReader(handle)}
 
-    departments = [source for source in registry.sources if source.format not in ("rss_feed", "atom_feed")]
-    owners = [source.owner_department for source in departments]
+    owners = [source.owner_department for source in _department_sources(registry)]
     assert sorted(owners) == sorted(slug_of)
-    for source in departments:
+    assert registry.get(PORTAL_SOURCE_ID).base_url == f"{BASE_URL}/portal"
+    for source in _department_sources(registry):
         assert source.base_url == f"{BASE_URL}/{slug_of[source.owner_department]}", source.id
         assert source.contact.startswith(source.owner_department), source.id
 
@@ -84,10 +96,11 @@ def test_real_registry_covers_every_department():
 def test_real_registry_format_split():
     registry = load_registry(SOURCES_FILE, ENVIRON)
     counts = catalog_item_counts()
-    json_sources = [source for source in registry.sources if isinstance(source, JsonApiSource)]
-    csv_sources = [source for source in registry.sources if isinstance(source, CsvExportSource)]
+    department_sources = _department_sources(registry)
+    json_sources = [source for source in department_sources if isinstance(source, JsonApiSource)]
+    csv_sources = [source for source in department_sources if isinstance(source, CsvExportSource)]
     multi_page = [source.id for source in json_sources if counts[source.owner_department] > source.page_size]
-    large_formats = {source.format for source in [*json_sources, *csv_sources] if counts[source.owner_department] >= 50}
+    large_formats = {source.format for source in department_sources if counts[source.owner_department] >= 50}
 
     assert 15 <= len(json_sources) <= 19
     assert len(json_sources) + len(csv_sources) == 34
@@ -211,7 +224,7 @@ def test_every_problem_reported(tmp_path):
 def test_unset_variable_with_empty_environment():
     error = load_error(SOURCES_FILE, environ={})
 
-    assert len(error.problems) == 37
+    assert len(error.problems) == 38
     assert "HUIJU_DEPT_BASE_URL" in str(error)
     assert error.field == "base_url"
 

@@ -8,31 +8,35 @@ service_items as (
 
 ),
 
+identities as (
+
+    select * from {{ ref('int_service_identity_resolved') }}
+
+),
+
 keyed as (
 
+    -- service_item_id comes from the identity map (int_service_identity_resolved), so records
+    -- merge when they share a service id: the same standard 实施编码, or the same match key.
     select
-        *,
-        case
-            -- A record without a name has nothing to match on, so it gets a
-            -- key of its own and never merges. The key contains no '|', so it
-            -- cannot equal a key built from a name.
-            when task_name_key is null then 'unnamed#' || source_record_id
-            else task_name_key
-                || '|' || coalesce(region_code, link_area_code, '')
-                || '|' || coalesce(upper(agency_code), upper(dept_code), '')
-        end as match_key,
-        (task_code_pattern != 'standard')::integer
-            + (region_code_status != 'valid')::integer
-            + (agency_code_status not in {{ valid_identifier_statuses }})::integer
-            + (dept_code_status not in {{ valid_identifier_statuses }})::integer
+        service_items.*,
+        identities.service_item_id,
+        identities.match_key,
+        identities.identity_resolved_by,
+        identities.has_identity_conflict,
+        (service_items.task_code_pattern != 'standard')::integer
+            + (service_items.region_code_status != 'valid')::integer
+            + (service_items.agency_code_status not in {{ valid_identifier_statuses }})::integer
+            + (service_items.dept_code_status not in {{ valid_identifier_statuses }})::integer
             as code_defect_count,
         -- Sichuan's current catalog codes have 14 characters (511A0188100004,
         -- 51201300200004) and older ones 12 (511A17033003, 512014025002).
         -- Between records with equal defect counts, the current code wins.
-        coalesce(regexp_matches(catalog_code, '^51[0-9][0-9A-Z][0-9]{10}$'), false)
+        coalesce(regexp_matches(service_items.catalog_code, '^51[0-9][0-9A-Z][0-9]{10}$'), false)
             as has_current_catalog_code
 
     from service_items
+    inner join identities using (source_record_id)
 
 ),
 
@@ -41,14 +45,14 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by match_key
+            partition by service_item_id
             order by
                 code_defect_count,
                 has_current_catalog_code desc,
                 source_id,
                 record_position
         ) as survivor_rank,
-        count(*) over (partition by match_key) as merged_record_count
+        count(*) over (partition by service_item_id) as merged_record_count
 
     from keyed
 
@@ -57,8 +61,10 @@ ranked as (
 final as (
 
     select
-        md5(match_key) as service_item_id,
+        service_item_id,
         match_key,
+        identity_resolved_by,
+        has_identity_conflict,
         case when survivor_rank = 1 then 'survivor' else 'merged' end as disposition,
         cast(merged_record_count as integer) as merged_record_count,
         code_defect_count,

@@ -13,6 +13,18 @@ survivors as (
 
 ),
 
+evidence as (
+
+    -- Every source that published a record of the item, the survivor's included.
+    select
+        service_item_id,
+        list(distinct source_id order by source_id) as evidence_source_ids
+
+    from service_items
+    group by service_item_id
+
+),
+
 final as (
 
     select
@@ -46,9 +58,12 @@ final as (
         record_position,
         run_id,
         landing_file,
-        merged_record_count
+        merged_record_count,
+        evidence.evidence_source_ids,
+        cast(len(evidence.evidence_source_ids) as integer) as evidence_source_count
 
     from survivors
+    inner join evidence using (service_item_id)
 
 )
 
