@@ -25,6 +25,7 @@ from connectors import (
     load_registry,
 )
 from connectors import xml_export
+from connectors.registry import Registry
 
 pytestmark = pytest.mark.usefixtures("clean_server")
 
@@ -35,7 +36,13 @@ STYLES = ("page_number", "offset_limit", "cursor", "next_link")
 
 @pytest.fixture(scope="module")
 def registry(server):
-    return load_registry(REPO_ROOT / "sources.yaml", {"HUIJU_DEPT_BASE_URL": server.base_url})
+    """The bundled registry's department systems: without the portal's republication and feeds."""
+    registry = load_registry(REPO_ROOT / "sources.yaml", {"HUIJU_DEPT_BASE_URL": server.base_url})
+    departments = tuple(
+        source for source in registry
+        if source.format in ("json_api", "csv_export") and source.id != "sczwfw_portal_republished"
+    )
+    return Registry(path=registry.path, sources=departments, allowed_hosts=registry.allowed_hosts)
 
 
 @pytest.fixture()

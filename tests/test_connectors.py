@@ -23,6 +23,7 @@ from connectors import (
     parse_export,
 )
 from connectors.decoding import charset_from_content_type
+from connectors.registry import Registry
 from department_systems.catalog import EXPORT_HEADER
 from department_systems.server import Fault
 
@@ -36,7 +37,13 @@ URL = "http://127.0.0.1/x"
 
 @pytest.fixture(scope="module")
 def registry(server):
-    return load_registry(REPO_ROOT / "sources.yaml", {"HUIJU_DEPT_BASE_URL": server.base_url})
+    """The bundled registry's department systems: without the portal's republication and feeds."""
+    registry = load_registry(REPO_ROOT / "sources.yaml", {"HUIJU_DEPT_BASE_URL": server.base_url})
+    departments = tuple(
+        source for source in registry
+        if source.format in ("json_api", "csv_export") and source.id != "sczwfw_portal_republished"
+    )
+    return Registry(path=registry.path, sources=departments, allowed_hosts=registry.allowed_hosts)
 
 
 @pytest.fixture()
