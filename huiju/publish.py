@@ -44,7 +44,8 @@ SPECIALLY_WRITTEN_MARTS = ("fct_service_item", "fct_source_record")
 
 # Columns that change with every run; published content leaves them out so that an unchanged
 # input publishes identical files. The manifest records the run and landing snapshots instead.
-RUN_SPECIFIC_COLUMNS = ("run_id", "landing_file")
+# last_seen_at moves whenever a source is fetched again, even with the same content.
+RUN_SPECIFIC_COLUMNS = ("run_id", "landing_file", "last_seen_at")
 
 AUDIENCE_LABELS = {"natural_person": "面向自然人", "legal_person": "面向法人"}
 
@@ -157,8 +158,9 @@ def source_counts(candidate_dir: Path, blocked: set[str], warned: set[str] = fro
 
 def _write_marts(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, marts_dir: Path) -> None:
     marts_dir.mkdir()
-    exclude = ", ".join(RUN_SPECIFIC_COLUMNS)
     fct = candidate_dir / "fct_service_item.parquet"
+    fct_columns = {row[0] for row in connection.execute(f"describe select * from read_parquet('{fct}')").fetchall()}
+    exclude = ", ".join(name for name in RUN_SPECIFIC_COLUMNS if name in fct_columns)
     connection.execute(
         f"""
         copy (
@@ -185,9 +187,11 @@ def _write_marts(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, mar
             "where service_item_id not in (select service_item_id from decisions where severity = 'block')"
             if "service_item_id" in columns else ""
         )
+        unpublished = [name for name in RUN_SPECIFIC_COLUMNS if name in columns]
+        selection = f"* exclude ({', '.join(unpublished)})" if unpublished else "*"
         connection.execute(
             f"""
-            copy (select * from read_parquet('{path}') {blocked_filter} order by {order})
+            copy (select {selection} from read_parquet('{path}') {blocked_filter} order by {order})
             to '{marts_dir / f"{mart}.parquet"}' (format parquet)
             """
         )
