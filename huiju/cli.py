@@ -166,13 +166,21 @@ def command_sources_check(arguments: argparse.Namespace) -> int:
         headings = ["来源", "格式", "可达", "记录数", "耗时(秒)", "探测错误", "上次运行错误"]
         rows = [
             [r.source_id, r.source_format, "是" if r.is_reachable else "否", r.record_count, r.elapsed_seconds,
-             r.error or "", r.last_run_error or ""]
+             _shorten(r.error), _shorten(r.last_run_error)]
             for r in results
         ]
         print(format_table(headings, rows))
+        if any(len(r.error or "") > MAX_ERROR_WIDTH for r in results):
+            print("\n错误信息较长时已截断，完整内容见 `huiju sources check --json`。")
         reachable = sum(result.is_reachable for result in results)
         print(f"\n{reachable}/{len(results)} 个来源可达")
     return 0 if all(result.is_reachable for result in results) else 1
+
+
+def _shorten(text: str | None) -> str:
+    if not text:
+        return ""
+    return text if len(text) <= MAX_ERROR_WIDTH else text[: MAX_ERROR_WIDTH - 1] + "…"
 
 
 def command_demo(arguments: argparse.Namespace) -> int:
@@ -316,6 +324,8 @@ def _prepare_prefect(settings: Settings, *, isolated: bool) -> None:
 
 
 MAX_PROBLEMS_SHOWN = 5
+# Characters of an error shown in a table cell; the JSON output keeps the whole message.
+MAX_ERROR_WIDTH = 100
 
 
 def format_registry_error(error: Any) -> str:
@@ -334,6 +344,15 @@ def format_registry_error(error: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader of the output, such as `head`, exited early; that is not an error of huiju.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     from connectors.registry import RegistryError, load_registry
 
