@@ -274,6 +274,14 @@ class JsonApiSource(SourceBase):
     max_pages: int = Field(default=10_000, gt=0)
     updated_since: UpdatedSinceOptions | None = None
 
+    @field_validator("updated_since", mode="before")
+    @classmethod
+    def _check_updated_since_mapping(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, Mapping):
+            raise ValueError("must be a mapping with the keys param and record_key (optional: time_format, "
+                             "full_refresh_hours)")
+        return value
+
 
 class CsvExportSource(SourceBase):
     """A CSV export fetched in one request."""
@@ -615,6 +623,10 @@ def _describe_validation_error(detail: Mapping[str, Any]) -> str:
     if error_type == "missing":
         return "missing"
     if error_type == "extra_forbidden":
+        field_name = str(detail["loc"][0]) if detail["loc"] else ""
+        formats = [name for name, model in SOURCE_MODELS.items() if field_name in model.model_fields]
+        if len(detail["loc"]) == 1 and formats:
+            return f"applies only to sources of format {' or '.join(formats)}; remove it or change the format"
         return "unknown field; check its spelling against the registry format"
     message = str(detail["msg"]).removeprefix("Value error, ")
     return f"{message} (got {detail['input']!r})" if error_type != "value_error" else message

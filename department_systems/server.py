@@ -88,6 +88,9 @@ PORTAL_KEY = "portal"
 # with several records.
 PORTAL_DEPARTMENT_SLUGS = ("xfdd", "jxj", "qxj")
 DEFAULT_PAGE_SIZE = 10
+# Last-Modified and update time of the bundled records until a test hook replaces them, as a Unix
+# time: 2026-01-01T00:00:00Z.
+CATALOG_UPDATED_AT = 1767225600.0
 MAX_PAGE_SIZE = 1000
 FILLER_CHUNK_BYTES = 64 * 1024
 
@@ -165,7 +168,9 @@ class DepartmentSystemServer:
         self._faults: dict[str, deque[Fault]] = {}
         self._received: list[ReceivedRequest] = []
         self.notices = load_notices()
-        started = _whole_seconds(time.time())
+        # The bundled records carry no change times, so every server starts from one fixed time.
+        # Restarting the server then changes neither Last-Modified nor the updatedSince filter.
+        started = CATALOG_UPDATED_AT
         self._last_modified: dict[str, float] = {slug: started for slug in self._original_records}
         self._last_modified[FEEDS_KEY] = started
         self._last_modified[PORTAL_KEY] = started

@@ -13,6 +13,8 @@ from typing import Any
 from huiju.settings import Settings
 
 DEMO_BASE_URL_VARIABLE = "HUIJU_DEPT_BASE_URL"
+# Base URL that commands which fetch nothing use when HUIJU_DEPT_BASE_URL is unset.
+PLACEHOLDER_BASE_URL = "http://127.0.0.1:8000"
 
 
 def _settings(arguments: argparse.Namespace) -> Settings:
@@ -48,6 +50,25 @@ def format_table(
     return "\n".join(lines)
 
 
+# Chinese labels of the source, stage and run statuses that run records store in English.
+STATUS_LABELS = {
+    "landed": "已载入",
+    "unchanged": "未变化",
+    "replayed": "已重放",
+    "failed": "失败",
+    "succeeded": "成功",
+    "partial": "部分成功",
+    "skipped": "跳过",
+    "running": "运行中",
+    "unknown": "未知",
+}
+
+
+def status_label(status: str) -> str:
+    """Return the Chinese label of a status, or the status itself if it has none."""
+    return STATUS_LABELS.get(status, status)
+
+
 CONTENT_FORMATS = ("rss_feed", "atom_feed")
 COUNT_KEYS = ("fetched", "published", "quarantined", "merged", "flagged")
 
@@ -65,7 +86,7 @@ def _summary_table(sources: list[dict[str, Any]], first_heading: str) -> str:
     headings = [first_heading, "来源", "格式", "状态", "抓取", "发布", "隔离", "合并", "其中有警告"]
     rows = []
     for source in sorted(sources, key=lambda item: (item["owner_department"], item["source_id"])):
-        status = source["status"] + (" (stale)" if source.get("is_stale") else "")
+        status = status_label(source["status"]) + ("（沿用上次数据）" if source.get("is_stale") else "")
         rows.append([source["owner_department"], source["source_id"], source["source_format"], status,
                      *(source.get(key) for key in COUNT_KEYS)])
     rows.append(["合计", f"{len(sources)} 个来源", "", "", *_count_totals(sources).values()])
@@ -101,9 +122,9 @@ def _print_run_outcome(run: dict[str, Any], settings: Settings) -> None:
                        if record_kind(source["source_format"]) == "content"]
     totals = _count_totals(service_sources)
     print()
-    print("阶段：" + "，".join(f"{stage['stage']} {stage['status']} ({stage['duration_seconds']} 秒)"
+    print("阶段：" + "，".join(f"{stage['stage']} {status_label(stage['status'])}（{stage['duration_seconds']} 秒）"
                               for stage in run["stages"]))
-    print(f"运行 {run['run_id']}：{run['status']}")
+    print(f"运行 {run['run_id']}：{status_label(run['status'])}")
     print(f"抓取 {totals['fetched']} = 发布 {totals['published']} + 隔离 {totals['quarantined']} + 合并 {totals['merged']}；"
           f"发布的记录中 {totals['flagged']} 条带质量警告")
     if content_sources:
@@ -145,6 +166,11 @@ def command_replay(arguments: argparse.Namespace) -> int:
     from flows.pipeline import PipelineError, pipeline_flow
 
     settings = _settings(arguments)
+    if arguments.run and not (settings.runs_dir / f"{arguments.run}.json").exists():
+        recent = sorted(path.stem for path in settings.runs_dir.glob("*.json") if path.stem != "latest")[-5:]
+        print(f"huiju: run {arguments.run} not found in {settings.runs_dir}; recent runs: "
+              f"{', '.join(recent) or 'none'}", file=sys.stderr)
+        return 2
     try:
         run = pipeline_flow(home=str(settings.home), sources_file=str(settings.sources_file),
                             replay=True, replay_run_id=arguments.run)
@@ -175,13 +201,21 @@ def command_sources_check(arguments: argparse.Namespace) -> int:
         headings = ["来源", "格式", "可达", "记录数", "耗时(秒)", "探测错误", "上次运行错误"]
         rows = [
             [r.source_id, r.source_format, "是" if r.is_reachable else "否", r.record_count, r.elapsed_seconds,
-             r.error or "", r.last_run_error or ""]
+             _shorten(r.error), _shorten(r.last_run_error)]
             for r in results
         ]
         print(format_table(headings, rows))
+        if any(len(r.error or "") > MAX_ERROR_WIDTH for r in results):
+            print("\n错误信息较长时已截断，完整内容见 `huiju sources check --json`。")
         reachable = sum(result.is_reachable for result in results)
         print(f"\n{reachable}/{len(results)} 个来源可达")
     return 0 if all(result.is_reachable for result in results) else 1
+
+
+def _shorten(text: str | None) -> str:
+    if not text:
+        return ""
+    return text if len(text) <= MAX_ERROR_WIDTH else text[: MAX_ERROR_WIDTH - 1] + "…"
 
 
 def command_demo(arguments: argparse.Namespace) -> int:
@@ -203,7 +237,7 @@ def command_sources_list(arguments: argparse.Namespace) -> int:
     settings = _settings(arguments)
     environment = dict(os.environ)
     if arguments.placeholder_urls:
-        environment.setdefault(DEMO_BASE_URL_VARIABLE, "http://127.0.0.1:8000")
+        environment.setdefault(DEMO_BASE_URL_VARIABLE, PLACEHOLDER_BASE_URL)
     registry = load_registry(settings.sources_file, environment)
     if arguments.json:
         print(json.dumps(
@@ -370,6 +404,8 @@ def _prepare_prefect(settings: Settings, *, isolated: bool) -> None:
 
 
 MAX_PROBLEMS_SHOWN = 5
+# Characters of an error shown in a table cell; the JSON output keeps the whole message.
+MAX_ERROR_WIDTH = 100
 
 
 def format_registry_error(error: Any) -> str:
@@ -388,9 +424,21 @@ def format_registry_error(error: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader of the output, such as `head`, exited early; that is not an error of huiju.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     from connectors.registry import RegistryError, load_registry
 
+    if arguments.command == "replay":
+        # A replay fetches nothing, so the department systems' address only has to be valid.
+        os.environ.setdefault(DEMO_BASE_URL_VARIABLE, PLACEHOLDER_BASE_URL)
     try:
         if arguments.command in ("run", "replay"):
             # Check the registry before Prefect starts its temporary API, which takes seconds.

@@ -86,6 +86,7 @@ class LoadCheck:
                 f"source {source.id}: records lack the required fields {missing}{hint}; the last good data is kept",
                 stage="schema",
             )
+        self._check_record_key(connection, table, run_filter, parameters, fields)
         if state.fields:
             added = sorted(set(fields) - set(state.fields))
             dropped = sorted(set(state.fields) - set(fields)) if self.run_id is None else []
@@ -94,6 +95,38 @@ class LoadCheck:
             if dropped:
                 self.warnings.append(f"source {source.id}: fields no longer sent {dropped}")
         self.fields = fields if self.run_id is None else sorted(set(state.fields) | set(fields))
+
+    def _check_record_key(
+        self, connection: duckdb.DuckDBPyConnection, table: str, run_filter: str, parameters: list[Any],
+        fields: list[str],
+    ) -> None:
+        """Block a source whose records all lack ``updated_since.record_key``; warn when some do.
+
+        Merges replace rows by that key, so a key that no record has would add every updated
+        record again instead of replacing it. Full loads are checked too, so that a misspelt key
+        is reported on the first run, before any merge.
+        """
+        options = getattr(self.source, "updated_since", None)
+        if options is None:
+            return
+        total, without_key = connection.execute(
+            f"""
+            select count(*), count(*) filter (where json_extract_string(record, '$.' || ?) is null)
+            from {table} where source_id = ? {run_filter}
+            """,
+            [options.record_key, *parameters],
+        ).fetchone()
+        if total and without_key == total:
+            raise SourceBlockedError(
+                f"source {self.source.id}: no record has the field {options.record_key!r} that "
+                f"updated_since.record_key names; the records have {fields}. Fix record_key in the registry",
+                stage="schema",
+            )
+        if without_key:
+            self.warnings.append(
+                f"source {self.source.id}: {without_key} of {total} records lack the record key "
+                f"{options.record_key!r}; updates of them are added, not merged, until the next full fetch"
+            )
 
 
 def unchanged_page_numbers(

@@ -61,7 +61,8 @@ SPECIALLY_WRITTEN_MARTS = ("fct_service_item", "fct_source_record", "fct_content
 
 # Columns that change with every run; published content leaves them out so that an unchanged
 # input publishes identical files. The manifest records the run and landing snapshots instead.
-RUN_SPECIFIC_COLUMNS = ("run_id", "landing_file")
+# last_seen_at moves whenever a source is fetched again, even with the same content.
+RUN_SPECIFIC_COLUMNS = ("run_id", "landing_file", "last_seen_at")
 
 AUDIENCE_LABELS = {"natural_person": "面向自然人", "legal_person": "面向法人"}
 
@@ -200,8 +201,9 @@ def _content_source_counts(connection: duckdb.DuckDBPyConnection, candidate_dir:
 
 def _write_marts(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, marts_dir: Path) -> None:
     marts_dir.mkdir()
-    exclude = ", ".join(RUN_SPECIFIC_COLUMNS)
     fct = candidate_dir / "fct_service_item.parquet"
+    fct_columns = {row[0] for row in connection.execute(f"describe select * from read_parquet('{fct}')").fetchall()}
+    exclude = ", ".join(name for name in RUN_SPECIFIC_COLUMNS if name in fct_columns)
     connection.execute(
         f"""
         copy (
@@ -230,9 +232,11 @@ def _write_marts(connection: duckdb.DuckDBPyConnection, candidate_dir: Path, mar
         # Themes that a composition principle blocks never reach a published theme mart.
         if "theme_id" in columns:
             conditions.append("theme_id not in (select theme_id from blocked_themes)")
+        unpublished = [name for name in RUN_SPECIFIC_COLUMNS if name in columns]
+        selection = f"* exclude ({', '.join(unpublished)})" if unpublished else "*"
         connection.execute(
             f"""
-            copy (select * from read_parquet('{path}') where {' and '.join(conditions)} order by {order})
+            copy (select {selection} from read_parquet('{path}') where {' and '.join(conditions)} order by {order})
             to '{marts_dir / f"{mart}.parquet"}' (format parquet)
             """
         )

@@ -15,13 +15,27 @@ logger = logging.getLogger(__name__)
 
 
 def landing_to_replay(landing_dir: Path, store: StateStore, source_id: str, run_id: str | None) -> Path | None:
-    """Return the landing of ``source_id`` to replay: that of ``run_id``, or the last good load."""
+    """Return the landing of ``source_id`` to replay, or ``None`` if there is none.
+
+    Without ``run_id`` it is the source's last good load. With ``run_id`` it is the newest
+    committed landing of that run or an earlier one, which is what the raw tables held after
+    that run when the source was unchanged in it or failed. Run ids start with their UTC start
+    time, so they sort in time order.
+    """
     if run_id is None:
-        run_id = store.load(source_id).last_good_run_id
-        if run_id is None:
+        last_good_run_id = store.load(source_id).last_good_run_id
+        if last_good_run_id is None:
             return None
-    directory = landing_dir / source_id / run_id
-    return directory if (directory / COMMIT_MARKER).exists() else None
+        directory = landing_dir / source_id / last_good_run_id
+        return directory if (directory / COMMIT_MARKER).exists() else None
+    source_dir = landing_dir / source_id
+    if not source_dir.is_dir():
+        return None
+    candidates = sorted(
+        directory for directory in source_dir.iterdir()
+        if directory.name <= run_id and (directory / COMMIT_MARKER).exists()
+    )
+    return candidates[-1] if candidates else None
 
 
 def landing_chain(landing_dir: Path, directory: Path) -> list[Landing]:

@@ -65,6 +65,17 @@ def test_status_without_runs_explains(tmp_path, capsys):
     assert "no run recorded" in capsys.readouterr().err
 
 
+def test_replay_unknown_run_named(tmp_path, monkeypatch, capsys):
+    # Set, then delete, so that the teardown also removes the placeholder that replay sets.
+    monkeypatch.setenv("HUIJU_DEPT_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.delenv("HUIJU_DEPT_BASE_URL")
+
+    assert main(["--home", str(tmp_path), "replay", "--run", "nosuchrun"]) == 2
+    error = capsys.readouterr().err
+    assert "run nosuchrun not found" in error
+    assert "recent runs: none" in error
+
+
 def test_department_summary_totals():
     run = {
         "sources": {
@@ -80,6 +91,21 @@ def test_department_summary_totals():
     assert table.splitlines()[0].split()[:2] == ["部门", "来源"]
     assert last[0] == "合计"
     assert last[-5:] == ["5", "3", "1", "1", "1"]
+
+
+def test_department_summary_status_labels():
+    run = {
+        "sources": {
+            "a": {"owner_department": "区人社局", "source_id": "a", "source_format": "json_api", "status": "landed",
+                  "fetched": 3, "published": 3, "quarantined": 0, "merged": 0, "flagged": 0},
+            "b": {"owner_department": "区残联", "source_id": "b", "source_format": "csv_export", "status": "failed",
+                  "is_stale": True, "fetched": 2, "published": 2, "quarantined": 0, "merged": 0, "flagged": 0},
+        }
+    }
+    rows = {line.split()[0]: line.split() for line in format_department_summary(run).splitlines()[1:3]}
+
+    assert rows["区人社局"][3] == "已载入"
+    assert rows["区残联"][3] == "失败（沿用上次数据）"
 
 
 def test_deployments_point_at_flows():

@@ -155,7 +155,7 @@ def test_defaults_and_overrides(tmp_path):
         ({"schedule": "0 25 * * *"}, "schedule", "invalid hour"),
         ({"page_size": 0}, "page_size", "greater than 0"),
         ({"pagesize": 50}, "pagesize", "unknown field"),
-        ({"encoding": "utf-8"}, "encoding", "unknown field"),
+        ({"encoding": "utf-8"}, "encoding", "applies only to sources of format csv_export"),
     ],
 )
 def test_invalid_source_field(tmp_path, change, field, reason):

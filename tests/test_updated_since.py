@@ -61,9 +61,12 @@ def harvest(prefect_harness, server, home, tmp_path):
     time.sleep(1.05)
 
     def run() -> dict:
-        return harvest_flow(home=str(home), sources_file=str(registry))["sources"]
+        result = harvest_flow(home=str(home), sources_file=str(registry))
+        run.run_ids.append(result["run_id"])
+        return result["sources"]
 
     run.registry_file = registry
+    run.run_ids = []
     return run
 
 
@@ -215,6 +218,34 @@ def test_replay_applies_updates_in_order(harvest, server, home):
     assert _raw_records(home) == before
 
 
+def test_replay_of_unchanged_run_uses_earlier_landing(harvest, server, home):
+    harvest()
+    second = harvest()
+    before = _raw_records(home)
+
+    settings = Settings.with_overrides(str(home), str(harvest.registry_file))
+    outcomes = replay_landings(settings, load_registry(harvest.registry_file), run_id=harvest.run_ids[1])
+
+    assert second[SOURCE_ID]["status"] == "unchanged"
+    assert outcomes[SOURCE_ID]["status"] == "replayed"
+    assert outcomes["guangan_fgj"]["status"] == "replayed"
+    assert Path(outcomes[SOURCE_ID]["landing_dir"]).name == harvest.run_ids[0]
+    assert _raw_records(home) == before
+
+
+def test_misspelt_record_key_blocks(harvest, home):
+    registry = harvest.registry_file
+    registry.write_text(registry.read_text(encoding="utf-8").replace("record_key: task_code", "record_key: taskcode"),
+                        encoding="utf-8")
+
+    outcome = harvest()[SOURCE_ID]
+
+    assert outcome["status"] == "failed"
+    assert outcome["error"]["stage"] == "schema"
+    assert "'taskcode'" in outcome["error"]["reason"]
+    assert "task_code" in outcome["error"]["reason"]
+
+
 def test_full_refresh_detects_removal(harvest, server, home):
     harvest()
     _change_one_and_add_one(server)
@@ -247,6 +278,8 @@ def test_state_survives_port_change(harvest, home, tmp_path):
 
     assert outcomes["guangan_fgj"]["status"] == "unchanged"
     assert outcomes["guangan_fgj"]["bytes"] == 0
+    assert outcomes[SOURCE_ID]["status"] == "unchanged"
+    assert outcomes[SOURCE_ID]["bytes"] == 0
 
 
 @pytest.mark.parametrize(
@@ -306,3 +339,4 @@ def test_registry_rejects_updated_since_on_export(tmp_path):
         load_registry(registry_file)
     assert raised.value.source_id == "guangan_fgj"
     assert raised.value.field == "updated_since"
+    assert "applies only to sources of format json_api" in str(raised.value)
