@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/huiju demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 clean:
 	rm -rf var dbt_project/target dbt_project/logs

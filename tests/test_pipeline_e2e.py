@@ -112,6 +112,33 @@ def test_published_feed_matches_counts(two_runs):
     assert items["service_item_id"].is_unique
 
 
+def test_theme_content_has_four_forms(two_runs):
+    home = two_runs[0]
+    content = pd.read_parquet(home / "published" / "current" / "marts" / "mart_theme_content.parquet")
+    startup = content[content["theme_id"] == "enterprise_startup"]
+    forms = startup.groupby("content_form")["item_id"].count().to_dict()
+    systems = set(startup.loc[startup["content_form"] == "business_system", "item_id"])
+    steps = pd.read_parquet(home / "published" / "current" / "marts" / "mart_theme_steps.parquet")
+
+    assert forms["service_guide"] == (steps["theme_id"] == "enterprise_startup").sum()
+    assert forms["policy_document"] == 4
+    assert forms["policy_interpretation"] == 5
+    assert {"golden_tax", "golden_security"} <= systems
+    assert startup["evidence"].notna().all()
+    assert startup["content_form_label"].isin(["通知公告", "政策文件", "政策解读", "办事指南", "业务应用系统"]).all()
+
+
+def test_theme_content_gaps_named(two_runs):
+    home = two_runs[0]
+    gaps = pd.read_parquet(home / "published" / "current" / "marts" / "mart_theme_content_gaps.parquet")
+    gap_pairs = {(row.theme_id, row.content_kind) for row in gaps.itertuples() if row.is_gap}
+
+    assert len(gaps) == 5 * 5
+    assert ("newborn_birth", "notice") in gap_pairs
+    assert ("enterprise_startup", "service_guide") not in gap_pairs
+    assert ("enterprise_startup", "business_system") not in gap_pairs
+
+
 def test_real_defects_are_flagged(two_runs):
     home, _, _, _ = two_runs
     audit = json.loads((home / "published" / "current" / "audit.json").read_text(encoding="utf-8"))
