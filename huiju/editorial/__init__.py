@@ -69,6 +69,16 @@ def validate_entries(path: Path, entries: Any, model: type[BaseModel], *, key: s
     return validated
 
 
+def unique_non_blank(values: list[str]) -> list[str]:
+    """Strip each value; raise ValueError (for a pydantic validator) on a blank or repeated one."""
+    stripped = [value.strip() for value in values]
+    if any(not value for value in stripped):
+        raise ValueError("must not contain blank values")
+    if len(set(stripped)) != len(stripped):
+        raise ValueError("must not repeat a value")
+    return stripped
+
+
 def string_table(rows: list[Mapping[str, Any]], columns: Mapping[str, pa.DataType]) -> pa.Table:
     """Build a table with exactly ``columns``, in order, from ``rows``; missing values are null."""
     schema = pa.schema(list(columns.items()))

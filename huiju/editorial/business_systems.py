@@ -23,10 +23,12 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
-from huiju.editorial import EditorialError, read_yaml, string_table, validate_entries
+from huiju.editorial import EditorialError, read_yaml, string_table, unique_non_blank, validate_entries
+from huiju.settings import PROJECT_ROOT
 
 FILE_NAME = "business_systems.yaml"
-STATE_COUNCIL_DEPARTMENTS_PATH = Path(__file__).with_name("state_council_departments.csv")
+# The same file is the dbt seed of the responsible-body dimension.
+STATE_COUNCIL_DEPARTMENTS_PATH = PROJECT_ROOT / "dbt_project" / "seeds" / "state_council_departments.csv"
 SYSTEM_IDS = (
     "golden_macro",
     "office_resources",
@@ -83,15 +85,6 @@ RULE_COLUMNS = {
 }
 
 
-def _clean_keywords(values: list[str]) -> list[str]:
-    stripped = [value.strip() for value in values]
-    if any(not value for value in stripped):
-        raise ValueError("must not contain blank values")
-    if len(set(stripped)) != len(stripped):
-        raise ValueError("must not repeat a value")
-    return stripped
-
-
 class Department(BaseModel):
     """A department responsible for a system now (``current``) or before a reform (``historical``)."""
 
@@ -131,7 +124,7 @@ class ServiceRule(BaseModel):
     @field_validator("department_keywords", "name_keywords", "exclude_name_keywords")
     @classmethod
     def _check_keywords(cls, values: list[str]) -> list[str]:
-        return _clean_keywords(values)
+        return unique_non_blank(values)
 
     @field_validator("task_types")
     @classmethod
@@ -139,7 +132,7 @@ class ServiceRule(BaseModel):
         unknown = [value for value in values if value not in TASK_TYPE_LABELS]
         if unknown:
             raise ValueError(f"unknown 事项类型 {unknown}; expected labels of the national code list {list(TASK_TYPE_LABELS)}")
-        return _clean_keywords(values)
+        return unique_non_blank(values)
 
     @model_validator(mode="after")
     def _require_condition(self) -> ServiceRule:

@@ -15,7 +15,7 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from huiju.editorial import EditorialError, read_yaml, string_table, validate_entries
+from huiju.editorial import EditorialError, read_yaml, string_table, unique_non_blank, validate_entries
 
 FILE_NAME = "theme_content.yaml"
 THEME_IDS = (
@@ -40,15 +40,6 @@ RULE_COLUMNS = {
 }
 
 
-def _unique_non_blank(values: list[str]) -> list[str]:
-    stripped = [value.strip() for value in values]
-    if any(not value for value in stripped):
-        raise ValueError("must not contain blank values")
-    if len(set(stripped)) != len(stripped):
-        raise ValueError("must not repeat a value")
-    return stripped
-
-
 class ContentRule(BaseModel):
     """One keyword rule of a theme."""
 
@@ -65,7 +56,7 @@ class ContentRule(BaseModel):
     @field_validator("keywords")
     @classmethod
     def _check_keywords(cls, values: list[str]) -> list[str]:
-        return _unique_non_blank(values)
+        return unique_non_blank(values)
 
 
 class ThemeContent(BaseModel):

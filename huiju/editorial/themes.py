@@ -42,26 +42,12 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from huiju.editorial import EditorialError, read_yaml, string_table, validate_entries
+from huiju.editorial.business_systems import SYSTEM_IDS as BUSINESS_SYSTEM_IDS
 
 FILE_NAME = "themes.yaml"
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 CATALOG_CODE_PREFIX = r"^[0-9A-Z]{1,20}$"
 
-# Ids of the twelve national business systems (十二金工程).
-BUSINESS_SYSTEM_IDS = (
-    "golden_macro",
-    "office_resources",
-    "golden_finance",
-    "golden_tax",
-    "golden_card",
-    "golden_audit",
-    "golden_customs",
-    "golden_shield",
-    "golden_security",
-    "golden_agriculture",
-    "golden_water",
-    "golden_quality",
-)
 
 
 def _check_regex(value: str | None) -> str | None:
