@@ -15,6 +15,10 @@ from huiju.settings import Settings
 DEMO_BASE_URL_VARIABLE = "HUIJU_DEPT_BASE_URL"
 # Base URL that commands which fetch nothing use when HUIJU_DEPT_BASE_URL is unset.
 PLACEHOLDER_BASE_URL = "http://127.0.0.1:8000"
+# Characters of an error shown in a table cell; the JSON output keeps the whole message.
+MAX_ERROR_WIDTH = 100
+# Characters of a service name shown in the history table.
+MAX_NAME_WIDTH = 30
 
 
 def _settings(arguments: argparse.Namespace) -> Settings:
@@ -57,6 +61,8 @@ STATUS_LABELS = {
     "replayed": "已重放",
     "failed": "失败",
     "succeeded": "成功",
+    "passed": "通过",
+    "blocked": "拦截",
     "partial": "部分成功",
     "skipped": "跳过",
     "running": "运行中",
@@ -212,10 +218,10 @@ def command_sources_check(arguments: argparse.Namespace) -> int:
     return 0 if all(result.is_reachable for result in results) else 1
 
 
-def _shorten(text: str | None) -> str:
+def _shorten(text: str | None, width: int = MAX_ERROR_WIDTH) -> str:
     if not text:
         return ""
-    return text if len(text) <= MAX_ERROR_WIDTH else text[: MAX_ERROR_WIDTH - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def command_demo(arguments: argparse.Namespace) -> int:
@@ -330,13 +336,14 @@ def command_history(arguments: argparse.Namespace) -> int:
         print("没有符合条件的事项历史记录")
         return 1 if arguments.service is not None else 0
     table = [
-        [row["service_item_id"], row["task_name"], row["task_code"], row["dept_name"],
+        [row["service_item_id"], _shorten(row["task_name"], MAX_NAME_WIDTH), row["task_code"], row["dept_name"],
          f"{row['valid_from']:%Y-%m-%d %H:%M:%S}", f"{row['valid_to']:%Y-%m-%d %H:%M:%S}" if row["valid_to"] else None,
          row["opened_run_id"], row["closed_run_id"], CLOSE_REASON_LABELS.get(row["close_reason"], row["close_reason"])]
         for row in rows
     ]
     print(format_table(HISTORY_HEADINGS, table))
-    print(f"共 {len(rows)} 行（时间为 UTC）")
+    shown = f"，截至 {as_of}" if as_of else ""
+    print(f"共 {len(rows)} 行{shown}（时间为 UTC；长名称已截断，完整内容见 --json）")
     return 0
 
 
@@ -404,8 +411,6 @@ def _prepare_prefect(settings: Settings, *, isolated: bool) -> None:
 
 
 MAX_PROBLEMS_SHOWN = 5
-# Characters of an error shown in a table cell; the JSON output keeps the whole message.
-MAX_ERROR_WIDTH = 100
 
 
 def format_registry_error(error: Any) -> str:

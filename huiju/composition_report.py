@@ -18,6 +18,9 @@ REPORT_NAME = "composition_report.md"
 RESULT_LABELS = {"pass": "通过", "warn": "警告（照常发布）", "block": "拦截（不发布）"}
 ACTION_LABELS = {"warn": "警告", "block": "拦截"}
 AUDIENCE_LABELS = {"natural_person": "面向自然人", "legal_person": "面向法人"}
+# Forms of theme content in the order the report lists them, and the titles shown per form.
+CONTENT_FORM_ORDER = ("notice", "policy_document", "policy_interpretation", "service_guide", "business_system")
+CONTENT_EXAMPLES = 3
 OVERRIDE_STATUS_LABELS = {
     "applied": "已生效",
     "already_matched": "未改变（规则已匹配该事项）",
@@ -89,7 +92,7 @@ def _percent(share: float | None) -> str:
 
 
 def _theme_section(theme: dict[str, Any], result: dict[str, Any], shares: list[dict], steps: list[dict],
-                   overrides: list[dict]) -> list[str]:
+                   overrides: list[dict], content: list[dict]) -> list[str]:
     lines = [
         f"## {theme['theme_name']}（{theme['theme_id']}）",
         "",
@@ -115,7 +118,12 @@ def _theme_section(theme: dict[str, Any], result: dict[str, Any], shares: list[d
             f"| {_percent(share['unknown_share'])}（{share['unknown_count']}） |"
         )
 
-    lines += ["", "### 违反组成原则", ""]
+    lines += ["", "### 服务内容", "", "| 形式 | 条数 | 示例 |", "|---|---|---|"]
+    for form in content:
+        example = "（缺少，需补充）" if form["is_gap"] else "、".join(form["examples"] or [])
+        lines.append(f"| {form['content_kind_label']} | {form['content_count']} | {example} |")
+
+    lines += ["", "### 违反构成原则", ""]
     lines += [f"- 【{ACTION_LABELS[breach['action']]}】{breach['message_zh']}" for breach in result["breaches"]] or ["- 无"]
     lines += ["", "### 缺口", ""]
     lines += [f"- {gap['reason_zh']}" for gap in result["gaps"]] or ["- 无"]
@@ -167,12 +175,29 @@ def write_composition_report(candidate_dir: Path, results: dict[str, dict[str, A
             order by override_id, service_item_id
             """,
         )
+        content = _rows(
+            connection,
+            f"""
+            select gaps.theme_id, gaps.content_kind, gaps.content_kind_label, gaps.content_count, gaps.is_gap,
+                   list(items.title order by items.item_rank)
+                       filter (where items.item_rank <= {CONTENT_EXAMPLES}) as examples
+            from {_read(candidate_dir, 'mart_theme_content_gaps')} as gaps
+            left join {_read(candidate_dir, 'mart_theme_content')} as items
+                on items.theme_id = gaps.theme_id and items.content_form = gaps.content_kind
+            group by all
+            order by gaps.theme_id, gaps.content_kind
+            """,
+        )
+    for override in overrides:
+        if override["application_status"] != "applied":
+            logger.warning("Theme override %s of theme %s changed nothing: %s", override["override_id"],
+                           override["theme_id"], override["application_status"])
 
     counts = {label: sum(1 for result in results.values() if result["result"] == key) for key, label in RESULT_LABELS.items()}
     lines = [
-        "# 服务主题组成报告",
+        "# 服务主题构成报告",
         "",
-        "本报告按组成原则检查每个跨部门综合服务主题的事项构成。被拦截的主题不进入本版本发布的主题数据，"
+        "本报告按构成原则检查每个跨部门综合服务主题的事项构成。被拦截的主题不进入本版本发布的主题数据，"
         "其他主题照常发布。",
         "",
         "结论汇总：" + "，".join(f"{label} {count} 个" for label, count in counts.items()),
@@ -186,6 +211,8 @@ def write_composition_report(candidate_dir: Path, results: dict[str, dict[str, A
             [share for share in shares if share["theme_id"] == theme_id],
             [step for step in steps if step["theme_id"] == theme_id],
             [override for override in overrides if override["theme_id"] == theme_id],
+            sorted((form for form in content if form["theme_id"] == theme_id),
+                   key=lambda form: CONTENT_FORM_ORDER.index(form["content_kind"])),
         )
     path = target / REPORT_NAME
     path.write_text("\n".join(lines), encoding="utf-8")

@@ -143,7 +143,8 @@ def _write_content_candidates(directory: Path) -> None:
     }]).to_parquet(directory / "fct_content_record.parquet")
     pd.DataFrame({"theme_id": pd.Series([], dtype=str), "content_id": pd.Series([], dtype=str)}).to_parquet(
         directory / "bridge_theme_content.parquet")
-    pd.DataFrame([{"theme_id": "retirement", "content_kind": "notice", "content_count": 0, "is_gap": True}]).to_parquet(
+    pd.DataFrame([{"theme_id": "retirement", "content_kind": "notice", "content_kind_label": "通知公告",
+                   "content_count": 0, "is_gap": True}]).to_parquet(
         directory / "mart_theme_content_gaps.parquet")
     systems = ["golden_macro", "office_resources", "golden_finance", "golden_tax", "golden_card", "golden_audit",
                "golden_customs", "golden_shield", "golden_security", "golden_agriculture", "golden_water",

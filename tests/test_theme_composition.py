@@ -60,7 +60,7 @@ def test_warn_breach_message(composition):
     breaches = composition[("retirement", "standardization")]["breaches"]
 
     assert breaches[0]["action"] == "warn"
-    assert breaches[0]["message_zh"].startswith("主题“退休”在“标准化程度”维度上未知事项占比")
+    assert breaches[0]["message_zh"].startswith("主题“退休”在“规范程度”维度上未知事项占比")
 
 
 def test_warn_theme_result(composition):
@@ -121,3 +121,14 @@ def test_report_lists_results_and_overrides(version):
     assert "加入步骤“养老待遇领取”：城乡居民基本养老保险补助" in report
     assert "移出步骤“求职登记与就业服务”：招聘会服务" in report
     assert "【警告】主题“退休”" in report
+
+
+def test_report_lists_content_forms(version):
+    report = (version / "composition_report.md").read_text(encoding="utf-8")
+    retirement = report.split("## 退休")[1].split("\n## ")[0]
+
+    assert report.startswith("# 服务主题构成报告")
+    assert "### 服务内容" in retirement
+    assert "| 通知公告 | 0 | （缺少，需补充） |" in retirement
+    assert "| 办事指南 |" in retirement
+    assert "规范程度" in retirement
