@@ -342,8 +342,8 @@ def command_history(arguments: argparse.Namespace) -> int:
         for row in rows
     ]
     print(format_table(HISTORY_HEADINGS, table))
-    shown = f"，截至 {as_of}" if as_of else ""
-    print(f"共 {len(rows)} 行{shown}（时间为 UTC；长名称已截断，完整内容见 --json）")
+    as_of_label = f"，截至 {as_of}" if as_of else ""
+    print(f"共 {len(rows)} 行{as_of_label}（时间为 UTC；长名称已截断，完整内容见 --json）")
     return 0
 
 

@@ -339,8 +339,8 @@ def load_landing(
     replace the rows with the same ``updated_since.record_key`` of ``source`` and the others are
     added after the existing pages. ``source`` (the registry entry) also supplies format options
     such as the JSON records path. ``unchanged_pages`` lists JSON page numbers whose rows in the
-    raw table already equal this landing's pages; they stay as they are, and only the other pages
-    are parsed and loaded. ``check`` runs inside the transaction after the insert; an exception it
+    raw table already equal this landing's pages. Those rows stay, and only the other pages are
+    parsed and loaded. ``check`` runs inside the transaction after the insert; an exception it
     raises rolls the load back, so the source keeps its previous rows.
     """
     if landing.mode == UPDATED_SINCE:

@@ -1,10 +1,10 @@
 """Cross-department service themes (跨部门综合服务主题): ``editorial/themes.yaml``.
 
 Each theme clusters the services of several departments around one need and lists ordered
-steps. A step names the services it needs by matchers; a matcher sets one or more of
+steps. A step names the services it needs by matchers. A matcher sets one or more of
 ``catalog_code`` (a 基本编码 prefix), ``name_pattern`` (a regular expression searched in the
-normalized 事项名称) and ``department`` (a regular expression searched in the normalized 实施主体),
-and a service matches when every condition the matcher sets holds. The matchers of one step are
+normalized 事项名称) and ``department`` (a regular expression searched in the normalized 实施主体).
+A service matches when every condition the matcher sets holds, and the matchers of one step are
 alternatives. File layout::
 
     themes:

@@ -180,7 +180,7 @@ department_matches as (
     -- An agency is a State Council department when its name contains the department's
     -- short or official name, such as 中华人民共和国人力资源和社会保障部.
     -- NOTE: a local branch whose name contains the department's name (中国人民银行 … 支行)
-    -- also matches; the 广安区 catalog has none, and an override corrects such an item.
+    -- also matches. The 广安区 catalog has no such agency, and an override corrects one.
     select
         items.service_item_id,
         min(state_council_departments.name) as department_name
