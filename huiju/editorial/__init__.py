@@ -44,6 +44,19 @@ def read_yaml(path: Path) -> Any:
         raise EditorialError(f"{path}: invalid YAML ({error})") from error
 
 
+def read_versioned_document(path: Path, key: str) -> dict[str, Any]:
+    """Read a YAML file of the form ``{version: 1, <key>: [...]}``, raising on any other shape."""
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise EditorialError(f"{path}: expected a mapping with the key {key!r}")
+    unknown = sorted(set(data) - {"version", key})
+    if unknown:
+        raise EditorialError(f"{path}: unknown top-level keys {unknown}; expected 'version' and {key!r}")
+    if data.get("version") != 1:
+        raise EditorialError(f"{path}: field 'version' must be 1, got {data.get('version')!r}")
+    return data
+
+
 def validate_entries(path: Path, entries: Any, model: type[BaseModel], *, key: str, label: str = "id") -> list[Any]:
     """Validate the list ``entries`` found under ``key`` of ``path`` as instances of ``model``.
 

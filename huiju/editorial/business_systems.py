@@ -23,7 +23,13 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
-from huiju.editorial import EditorialError, read_yaml, string_table, unique_non_blank, validate_entries
+from huiju.editorial import (
+    EditorialError,
+    read_versioned_document,
+    string_table,
+    unique_non_blank,
+    validate_entries,
+)
 from huiju.settings import PROJECT_ROOT
 
 FILE_NAME = "business_systems.yaml"
@@ -219,14 +225,7 @@ def _check_systems(path: Path, systems: list[BusinessSystem]) -> None:
 
 def load_business_systems(path: Path) -> list[BusinessSystem]:
     """Read and validate ``business_systems.yaml``; all twelve systems must appear exactly once."""
-    data = read_yaml(path)
-    if not isinstance(data, dict):
-        raise EditorialError(f"{path}: expected a mapping with the key 'systems'")
-    unknown = sorted(set(data) - {"version", "systems"})
-    if unknown:
-        raise EditorialError(f"{path}: unknown top-level keys {unknown}; expected 'version' and 'systems'")
-    if data.get("version") != 1:
-        raise EditorialError(f"{path}: field 'version' must be 1, got {data.get('version')!r}")
+    data = read_versioned_document(path, "systems")
     systems = validate_entries(path, data.get("systems"), BusinessSystem, key="systems")
     _check_systems(path, systems)
     return systems

@@ -15,7 +15,13 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from huiju.editorial import EditorialError, read_yaml, string_table, unique_non_blank, validate_entries
+from huiju.editorial import (
+    EditorialError,
+    read_versioned_document,
+    string_table,
+    unique_non_blank,
+    validate_entries,
+)
 
 FILE_NAME = "theme_content.yaml"
 THEME_IDS = (
@@ -72,14 +78,7 @@ class ThemeContent(BaseModel):
 
 def load_theme_content(path: Path) -> list[ThemeContent]:
     """Read and validate ``theme_content.yaml``; every theme id must appear exactly once."""
-    data = read_yaml(path)
-    if not isinstance(data, dict):
-        raise EditorialError(f"{path}: expected a mapping with the key 'themes'")
-    unknown = sorted(set(data) - {"version", "themes"})
-    if unknown:
-        raise EditorialError(f"{path}: unknown top-level keys {unknown}; expected 'version' and 'themes'")
-    if data.get("version") != 1:
-        raise EditorialError(f"{path}: field 'version' must be 1, got {data.get('version')!r}")
+    data = read_versioned_document(path, "themes")
     themes = validate_entries(path, data.get("themes"), ThemeContent, key="themes", label="theme_id")
 
     problems = []
