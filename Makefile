@@ -1,12 +1,16 @@
 # Two commands set up everything on a fresh machine with Python 3.11:
 #   make demo   create .venv, install, run the pipeline on the bundled real catalog
-#   make test   create .venv, install, run the test suite
+#   make test   create .venv, install, install Debian's chromium for the browser tests, run the test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The browser tests drive Debian's Chromium through Playwright; Playwright's own browser download
+# is not used.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install clean
+.PHONY: demo test install serve clean
 
 install: $(STAMP)
 
@@ -20,7 +24,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/huiju demo
 
-test: $(STAMP)
+$(CHROMIUM):
+	$(SUDO) apt-get install -y --no-install-recommends chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
+
+serve: $(STAMP)
+	$(BIN)/huiju serve
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 clean:

@@ -37,8 +37,8 @@ def write_version(settings: Settings, run_id: str, audit: AuditResult, created_a
 
 
 @task(name="switch-current", cache_policy=NO_CACHE)
-def switch_current(settings: Settings, version_id: str) -> None:
-    publish.switch_current(settings.publish_dir, version_id)
+def switch_current(settings: Settings, version_id: str, run_id: str) -> None:
+    publish.switch_current(settings.publish_dir, version_id, action="publish", run_id=run_id)
 
 
 @flow(name="huiju-publish")
@@ -72,7 +72,7 @@ def publish_flow(
     if written["is_unchanged"]:
         logger.info("Content unchanged; version %s stays current", written["version"])
     else:
-        switch_current(settings, written["version"])
+        switch_current(settings, written["version"], run_id)
         logger.info("Published version %s", written["version"])
     return {"version": written["version"], "blocked": False, "is_unchanged": written["is_unchanged"],
             "manifest": written["manifest"], "sources": written["sources"]}

@@ -13,13 +13,16 @@ mix of two versions, and nothing here opens the warehouse while dbt writes it.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +66,8 @@ SPECIALLY_WRITTEN_MARTS = ("fct_service_item", "fct_source_record", "fct_content
 # input publishes identical files. The manifest records the run and landing snapshots instead.
 # last_seen_at moves whenever a source is fetched again, even with the same content.
 RUN_SPECIFIC_COLUMNS = ("run_id", "landing_file", "last_seen_at")
+
+PUBLICATIONS_LOG = "publications.jsonl"
 
 AUDIENCE_LABELS = {"natural_person": "面向自然人", "legal_person": "面向法人"}
 
@@ -412,17 +417,82 @@ def current_version(publish_dir: Path) -> str | None:
     return Path(os.readlink(link)).name
 
 
-def switch_current(publish_dir: Path, version_id: str) -> None:
-    """Point ``current`` at ``versions/<version_id>`` with one atomic rename."""
+def switch_current(publish_dir: Path, version_id: str, *, action: str = "publish", run_id: str | None = None) -> None:
+    """Point ``current`` at ``versions/<version_id>`` with one atomic rename and log the switch.
+
+    ``action`` is ``publish`` for a pipeline run and ``rollback`` for ``huiju publish rollback``.
+    A lock file serialises switches, so the log lists them in the order they happened.
+    """
     target = publish_dir / "versions" / version_id
     if not (target / "manifest.json").exists():
         raise PublishError(f"version {version_id} has no manifest.json in {target}, so it cannot become current")
-    temporary = publish_dir / f".current.tmp-{os.getpid()}"
-    if temporary.is_symlink() or temporary.exists():
-        temporary.unlink()
-    os.symlink(Path("versions") / version_id, temporary)
-    os.replace(temporary, publish_dir / "current")
-    logger.info("Current version is now %s", version_id)
+    with _switch_lock(publish_dir):
+        previous = current_version(publish_dir)
+        temporary = publish_dir / f".current.tmp-{os.getpid()}"
+        if temporary.is_symlink() or temporary.exists():
+            temporary.unlink()
+        os.symlink(Path("versions") / version_id, temporary)
+        os.replace(temporary, publish_dir / "current")
+        entry = {"at": datetime.now(timezone.utc).isoformat(), "action": action, "version": version_id,
+                 "previous": previous, "run_id": run_id}
+        with open(publish_dir / PUBLICATIONS_LOG, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+    logger.info("Current version is now %s (%s, was %s)", version_id, action, previous)
+
+
+@contextmanager
+def _switch_lock(publish_dir: Path) -> Iterator[None]:
+    with open(publish_dir / ".switch.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def publications(publish_dir: Path) -> list[dict[str, Any]]:
+    """Return every switch of ``current``, oldest first, from ``publications.jsonl``."""
+    path = publish_dir / PUBLICATIONS_LOG
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def list_versions(publish_dir: Path) -> list[dict[str, Any]]:
+    """Return the manifest of every published version, oldest first."""
+    versions_dir = publish_dir / "versions"
+    if not versions_dir.exists():
+        return []
+    manifests = [
+        json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        for path in versions_dir.iterdir()
+        if not path.name.startswith(".") and (path / "manifest.json").exists()
+    ]
+    return sorted(manifests, key=lambda manifest: (manifest["created_at"], manifest["version"]))
+
+
+def rollback(publish_dir: Path, version_id: str | None = None) -> tuple[str | None, str]:
+    """Make an earlier version current; return the versions before and after.
+
+    Without ``version_id`` the target is the version written just before the current one.
+    """
+    current = current_version(publish_dir)
+    known = [manifest["version"] for manifest in list_versions(publish_dir)]
+    if version_id is None:
+        if current is None:
+            raise PublishError(f"no current version in {publish_dir}, so there is nothing to roll back")
+        position = known.index(current) if current in known else len(known)
+        if position == 0:
+            raise PublishError(f"current version {current} is the oldest in {publish_dir / 'versions'}; "
+                               "there is no earlier version to roll back to")
+        version_id = known[position - 1]
+    elif version_id not in known:
+        recent = ", ".join(known[-5:]) or "none"
+        raise PublishError(f"version {version_id} not found in {publish_dir / 'versions'}; recent versions: {recent}")
+    if version_id == current:
+        raise PublishError(f"version {version_id} is already current")
+    switch_current(publish_dir, version_id, action="rollback")
+    return current, version_id
 
 
 def write_version(

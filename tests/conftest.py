@@ -40,3 +40,48 @@ def clean_server(server):
     server.reset()
     yield server
     server.reset()
+
+
+@pytest.fixture(scope="session")
+def demo_home(prefect_harness, tmp_path_factory, worker_id):
+    """A home where the pipeline ran once on the bundled real catalog; shared by every test worker.
+
+    The first worker that asks builds it under a file lock; the others wait and reuse it. Tests
+    must not change it: use ``published_home`` for a copy of its published files and run records.
+    """
+    import shutil
+
+    from filelock import FileLock
+
+    from department_systems.server import DepartmentSystemServer
+    from flows.pipeline import pipeline_flow
+
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        root = root.parent
+    home = root / "demo-home"
+    with FileLock(str(root / "demo-home.lock")):
+        if not (home / "published" / "current").is_symlink():
+            shutil.rmtree(home, ignore_errors=True)
+            with DepartmentSystemServer() as server:
+                previous = os.environ.get("HUIJU_DEPT_BASE_URL")
+                os.environ["HUIJU_DEPT_BASE_URL"] = server.base_url
+                try:
+                    pipeline_flow(home=str(home))
+                finally:
+                    if previous is None:
+                        os.environ.pop("HUIJU_DEPT_BASE_URL", None)
+                    else:
+                        os.environ["HUIJU_DEPT_BASE_URL"] = previous
+    return home
+
+
+@pytest.fixture(scope="module")
+def published_home(demo_home, tmp_path_factory):
+    """A module's own copy of the demo home's published versions and run records."""
+    import shutil
+
+    home = tmp_path_factory.mktemp("published-home")
+    for part in ("published", "runs"):
+        shutil.copytree(demo_home / part, home / part, symlinks=True)
+    return home
