@@ -234,6 +234,11 @@ def command_demo(arguments: argparse.Namespace) -> int:
         print(f"本地部门系统已启动：{server.base_url}")
         run = _run_pipeline(settings)
     _print_run_outcome(run, settings)
+    home = f" --home {arguments.home}" if arguments.home else ""
+    print()
+    print(f"查看状态看板和读取接口：运行 `.venv/bin/huiju{home} serve`（或 `make serve`），然后打开")
+    print("  状态看板  http://127.0.0.1:8000/")
+    print("  读取接口  http://127.0.0.1:8000/api/v1/themes （接口文档 http://127.0.0.1:8000/api/docs）")
     return 0 if run["status"] in ("succeeded", "partial") else 2
 
 
@@ -347,6 +352,71 @@ def command_history(arguments: argparse.Namespace) -> int:
     return 0
 
 
+ACTION_LABELS = {"publish": "发布", "rollback": "回滚"}
+
+
+def command_publish_list(arguments: argparse.Namespace) -> int:
+    """List the published versions, oldest first, with the current one marked."""
+    from huiju import publish
+
+    settings = _settings(arguments)
+    versions = publish.list_versions(settings.publish_dir)
+    current = publish.current_version(settings.publish_dir)
+    if arguments.json:
+        print(json.dumps({"current": current, "versions": [
+            {key: manifest.get(key) for key in ("version", "run_id", "created_at", "content_sha256")}
+            | {"service_items": manifest["row_counts"].get("feed_items")}
+            for manifest in versions
+        ], "publications": publish.publications(settings.publish_dir)}, ensure_ascii=False, indent=2))
+        return 0
+    if not versions:
+        print(f"尚无已发布版本（{settings.publish_dir}）")
+        return 1
+    rows = [
+        ["*" if manifest["version"] == current else "", manifest["version"], manifest["run_id"],
+         manifest["created_at"][:19].replace("T", " "), manifest["row_counts"].get("feed_items")]
+        for manifest in versions
+    ]
+    print(format_table(["当前", "版本", "运行", "创建时间(UTC)", "事项数"], rows))
+    recent = publish.publications(settings.publish_dir)[-5:]
+    if recent:
+        print("\n最近的切换：")
+        for entry in recent:
+            label = ACTION_LABELS.get(entry["action"], entry["action"])
+            print(f"  {entry['at'][:19].replace('T', ' ')}  {label}  {entry['previous'] or '无'} → {entry['version']}")
+    return 0
+
+
+def command_publish_rollback(arguments: argparse.Namespace) -> int:
+    """Make an earlier version current by the same atomic switch a run uses."""
+    from huiju import publish
+
+    settings = _settings(arguments)
+    try:
+        previous, current = publish.rollback(settings.publish_dir, arguments.version)
+    except publish.PublishError as error:
+        print(f"huiju: rollback failed: {error}", file=sys.stderr)
+        return 2
+    print(f"已回滚：当前版本 {previous} → {current}")
+    print("下一次运行的内容若与当前版本不同，会发布为新版本。")
+    return 0
+
+
+def command_serve(arguments: argparse.Namespace) -> int:
+    """Serve the read API and the integration-status dashboard over the published versions."""
+    import uvicorn
+
+    from huiju.serve.app import create_app
+
+    settings = _settings(arguments)
+    address = f"http://{arguments.host}:{arguments.port}"
+    print(f"状态看板：{address}/")
+    print(f"读取接口：{address}/api/v1/ （接口文档：{address}/api/docs）")
+    print(f"发布目录：{settings.publish_dir}（按 Ctrl+C 停止）")
+    uvicorn.run(create_app(settings), host=arguments.host, port=arguments.port, log_level=arguments.log_level)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="huiju", description="Integrate department service catalogs into a portal feed.")
     parser.add_argument("--home", help="data directory for landing, warehouse, versions and run records (default: ./var or $HUIJU_HOME)")
@@ -388,6 +458,25 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--service", help="show only this service_item_id; without --as-of, all its history rows")
     history.add_argument("--json", action="store_true", help="print the rows as JSON")
     history.set_defaults(handler=command_history)
+
+    publish_parser = commands.add_parser("publish", help="list published versions or roll back to an earlier one")
+    publish_commands = publish_parser.add_subparsers(dest="publish_command", required=True)
+    versions = publish_commands.add_parser("list", help="list published versions and recent switches of current")
+    versions.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    versions.set_defaults(handler=command_publish_list)
+    rollback = publish_commands.add_parser(
+        "rollback", help="make an earlier version current (default: the version written before the current one)"
+    )
+    rollback.add_argument("version", nargs="?", help="version id, as `huiju publish list` prints it")
+    rollback.set_defaults(handler=command_publish_rollback)
+
+    serve = commands.add_parser("serve", help="serve the read API and the integration-status dashboard")
+    serve.add_argument("--host", default=os.environ.get("HUIJU_SERVE_HOST", "127.0.0.1"),
+                       help="address to listen on (default: 127.0.0.1 or $HUIJU_SERVE_HOST)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("HUIJU_SERVE_PORT", "8000")),
+                       help="port to listen on (default: 8000 or $HUIJU_SERVE_PORT)")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(handler=command_serve)
     return parser
 
 
