@@ -317,7 +317,13 @@ CLOSE_REASON_LABELS = {"changed": "属性变更", "withdrawn": "已撤销"}
 
 
 def command_history(arguments: argparse.Namespace) -> int:
-    from huiju.history import HistoryError, history_path, parse_as_of, service_history, services_as_of
+    from huiju.history import (
+        HistoryError,
+        history_path,
+        parse_as_of,
+        service_history,
+        services_as_of,
+    )
 
     settings = _settings(arguments)
     try:

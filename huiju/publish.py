@@ -22,7 +22,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -433,7 +433,7 @@ def switch_current(publish_dir: Path, version_id: str, *, action: str = "publish
             temporary.unlink()
         os.symlink(Path("versions") / version_id, temporary)
         os.replace(temporary, publish_dir / "current")
-        entry = {"at": datetime.now(timezone.utc).isoformat(), "action": action, "version": version_id,
+        entry = {"at": datetime.now(UTC).isoformat(), "action": action, "version": version_id,
                  "previous": previous, "run_id": run_id}
         with open(publish_dir / PUBLICATIONS_LOG, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
