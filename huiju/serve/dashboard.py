@@ -59,7 +59,8 @@ TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
 STYLESHEET = STATIC_DIR / "dashboard.css"
 
-# Run ids are written by huiju.runs.new_run_id, e.g. 20261204T201500Z-3f9a1c; anything else is not a run.
+# Run ids come from huiju.runs.new_run_id, such as 20261204T201500Z-3f9a1c. The pattern also keeps
+# path separators out of the run record's file name.
 RUN_ID_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,80}$")
 DEPARTMENT_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 MAX_CHARTED_RUNS = 20
@@ -123,6 +124,8 @@ def install(app: FastAPI) -> None:
 
     @router.api_route("/runs", methods=READ_METHODS, response_class=HTMLResponse)
     def runs_page(request: Request) -> HTMLResponse:
+        # NOTE: the table lists every run record and the chart the newest 20. Years of daily runs
+        # would make the table long enough to need paging.
         runs = state.runs.records()
         lang = request_language(request)
         return render(request, "runs.html", version=state.current_version(), runs=runs,
