@@ -1,13 +1,15 @@
 # Two commands set up everything on a fresh machine with Python 3.11:
 #   make demo   create .venv, install, run the pipeline on the bundled real catalog
-#   make test   create .venv, install, install Debian's chromium for the browser tests, run the test suite
+#   make test   create .venv, install, install Debian's chromium and a Chinese font for the browser
+#               tests, run the test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The browser tests drive Debian's Chromium through Playwright; Playwright's own browser download
-# is not used.
+# is not used. A Chinese font lets their screenshots of the dashboard show text instead of boxes.
 CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test install serve clean
@@ -27,10 +29,13 @@ demo: $(STAMP)
 $(CHROMIUM):
 	$(SUDO) apt-get install -y --no-install-recommends chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
 
+$(CJK_FONT):
+	$(SUDO) apt-get install -y --no-install-recommends fonts-wqy-microhei || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends fonts-wqy-microhei; }
+
 serve: $(STAMP)
 	$(BIN)/huiju serve
 
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(CJK_FONT)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 clean:
