@@ -418,7 +418,7 @@ def command_serve(arguments: argparse.Namespace) -> int:
     address = f"http://{arguments.host}:{arguments.port}"
     print(f"状态看板：{address}/")
     print(f"读取接口：{address}/api/v1/ （接口文档：{address}/api/docs）")
-    print(f"发布目录：{settings.publish_dir}（按 Ctrl+C 停止）")
+    print(f"发布目录：{settings.publish_dir}（按 Ctrl+C 停止）", flush=True)
     uvicorn.run(create_app(settings), host=arguments.host, port=arguments.port, log_level=arguments.log_level)
     return 0
 
