@@ -26,6 +26,10 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "editorial",
         description="Editors' configuration: themes, dimension rules, site registry, business systems, overrides.",
     )
+    exchange_base_iri: str = Field(
+        default="https://data.huiju.example/",
+        description="Base of the IRIs in the CPSV-AP and schema.org exchange files, an http or https IRI ending in '/'.",
+    )
 
     @classmethod
     def with_overrides(cls, home: str | Path | None = None, sources_file: str | Path | None = None) -> Settings:

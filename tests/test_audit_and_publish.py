@@ -77,8 +77,10 @@ def _write_candidates(directory: Path, items: list[dict], merged: list[tuple[str
                         "record": "{}"})
     pd.DataFrame(records).to_parquet(directory / "fct_source_record.parquet")
 
-    pd.DataFrame([{"department_id": "d1", "dept_name": "区教科体局"}]).to_parquet(directory / "dim_department.parquet")
-    pd.DataFrame([{"region_code": "511602000000", "status": "valid"}]).to_parquet(directory / "dim_region.parquet")
+    pd.DataFrame([{"department_id": "d1", "dept_name": "区教科体局", "dept_code": "083372204",
+                   "dept_code_status": "valid_org_code"}]).to_parquet(directory / "dim_department.parquet")
+    pd.DataFrame([{"region_code": "511602000000", "name": "广安区", "province": "四川省", "city": "广安市",
+                   "status": "valid"}]).to_parquet(directory / "dim_region.parquet")
 
     themes = [
         {"service_item_id": item["service_item_id"], "audience": None, "theme_code": None, "theme_label": None,
@@ -97,11 +99,13 @@ def _write_candidates(directory: Path, items: list[dict], merged: list[tuple[str
     _write_content_candidates(directory)
 
     dimensions = [
-        {"service_item_id": item["service_item_id"], "dimension": dimension, "value": "unknown",
-         "rule_id": "no_rule_matched", "evidence": "事项类型=01", "decided_by": "rule"}
+        {"service_item_id": item["service_item_id"], "dimension": dimension, "dimension_label": label,
+         "value": "unknown", "rule_id": "no_rule_matched", "evidence": "事项类型=01", "decided_by": "rule"}
         for item in items
-        for dimension in ("resource_kind", "audience_breadth", "region_scope", "link_mode",
-                          "standardization", "duration", "responsible_body", "maturity")
+        for dimension, label in (("resource_kind", "资源类型"), ("audience_breadth", "受众范围"),
+                                 ("region_scope", "区域范围"), ("link_mode", "链接方式"),
+                                 ("standardization", "规范程度"), ("duration", "时间周期"),
+                                 ("responsible_body", "责任部门"), ("maturity", "实现程度"))
     ]
     pd.DataFrame(dimensions).to_parquet(directory / "fct_service_item_dimension.parquet")
     variance_columns = ["region_variance_id", "catalog_code", "service_item_id", "field_name", "field_position", "variance"]
@@ -131,7 +135,8 @@ def _write_content_candidates(directory: Path) -> None:
     pd.DataFrame([{
         "content_id": content_id, "content_kind": "notice", "content_kind_label": "通知公告",
         "title": "关于2026年4月逾期未处理涉案车辆的公告", "publisher": "三明高速公路交警支队",
-        "published_at": pd.Timestamp("2026-04-01", tz="UTC"), "link_url": link, "category": None,
+        "published_at": pd.Timestamp("2026-04-01", tz="UTC"), "published_on": pd.Timestamp("2026-04-01").date(),
+        "link_url": link, "category": None,
         "source_id": "portal_notices", "source_record_id": "portal_notices#1", "merged_record_count": 0,
     }]).to_parquet(directory / "fct_content_item.parquet")
     pd.DataFrame([{
