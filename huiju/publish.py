@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from huiju import composition_report, exchange
+from huiju import composition_report, exchange, portal_feed
 from huiju.audit import AuditResult, Decision
 
 logger = logging.getLogger(__name__)
@@ -537,6 +537,7 @@ def write_version(
     _write_json(staging / "audit.json", {**audit.to_dict(), "themes": themes})
     composition_report.write_composition_report(candidate_dir, themes, staging)
     exchange.write_exchange_files(staging)
+    portal_feed.write_portal_feed(staging)
 
     files = {str(path.relative_to(staging)): _sha256_file(path) for path in _content_files(staging)}
     content_digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode("utf-8")).hexdigest()
