@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import socket
 import sys
 import unicodedata
 from typing import Any
@@ -266,6 +267,7 @@ def command_sources_list(arguments: argparse.Namespace) -> int:
 
 def status_document(settings: Settings) -> dict[str, Any] | None:
     """Build the summary of the last run that ``huiju status --json`` prints."""
+    from huiju.publish import current_version
     from huiju.runs import RunStore
 
     run = RunStore(settings.runs_dir).latest()
@@ -280,7 +282,8 @@ def status_document(settings: Settings) -> dict[str, Any] | None:
         "message": record["message"],
         "published_version": record["published_version"],
         "is_unchanged": record["is_unchanged"],
-        "current_version": record["current_version"],
+        # A rollback after the run moves current, so it is read from the publish directory.
+        "current_version": current_version(settings.publish_dir),
         "stages": [
             {key: stage[key] for key in ("stage", "status", "duration_seconds", "error")}
             for stage in record["stages"]
@@ -309,6 +312,8 @@ def command_status(arguments: argparse.Namespace) -> int:
     from huiju.runs import RunStore
 
     _print_run_outcome(RunStore(settings.runs_dir).latest().to_dict(), settings)
+    if document["published_version"] and document["current_version"] != document["published_version"]:
+        print(f"当前版本已在此次运行后切换为 {document['current_version'] or '无'}（例如回滚），见 `huiju publish list`")
     return 0
 
 
@@ -415,9 +420,16 @@ def command_serve(arguments: argparse.Namespace) -> int:
     from huiju.serve.app import create_app
 
     settings = _settings(arguments)
+    try:
+        with socket.create_server((arguments.host, arguments.port)):
+            pass
+    except OSError as error:
+        print(f"huiju: cannot listen on {arguments.host}:{arguments.port}: {error.strerror}; "
+              "choose another port with --port", file=sys.stderr)
+        return 2
     address = f"http://{arguments.host}:{arguments.port}"
     print(f"状态看板：{address}/")
-    print(f"读取接口：{address}/api/v1/ （接口文档：{address}/api/docs）")
+    print(f"读取接口：{address}/api/v1/themes （接口文档：{address}/api/docs）")
     print(f"发布目录：{settings.publish_dir}（按 Ctrl+C 停止）", flush=True)
     uvicorn.run(create_app(settings), host=arguments.host, port=arguments.port, log_level=arguments.log_level)
     return 0

@@ -42,6 +42,42 @@ def clean_server(server):
     server.reset()
 
 
+def _shared_root(tmp_path_factory, worker_id: str):
+    """Return the temporary directory that every pytest-xdist worker of this session shares."""
+    root = tmp_path_factory.getbasetemp()
+    return root if worker_id == "master" else root.parent
+
+
+@pytest.fixture(scope="session")
+def theme_warehouse_path(tmp_path_factory, worker_id):
+    """The warehouse built by ``theme_warehouse.build_warehouse``, once per session for every worker.
+
+    It is built in a child process: dbt-duckdb keeps its read-write connection open in the
+    process that ran dbt, and DuckDB refuses a read-only connection beside it. Tests open it
+    read-only, so both workers can read it at the same time.
+    """
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from filelock import FileLock
+
+    root = _shared_root(tmp_path_factory, worker_id)
+    work_dir = root / "theme-warehouse"
+    with FileLock(str(root / "theme-warehouse.lock")):
+        if not (work_dir / "built").exists():
+            shutil.rmtree(work_dir, ignore_errors=True)
+            work_dir.mkdir()
+            subprocess.run(
+                [sys.executable, "-c", "import sys; from pathlib import Path; from theme_warehouse import "
+                 "build_warehouse; build_warehouse(Path(sys.argv[1]))", str(work_dir)],
+                cwd=Path(__file__).parent, check=True,
+            )
+            (work_dir / "built").touch()
+    return work_dir / "warehouse.duckdb"
+
+
 @pytest.fixture(scope="session")
 def demo_home(prefect_harness, tmp_path_factory, worker_id):
     """A home where the pipeline ran once on the bundled real catalog; shared by every test worker.
@@ -56,9 +92,7 @@ def demo_home(prefect_harness, tmp_path_factory, worker_id):
     from department_systems.server import DepartmentSystemServer
     from flows.pipeline import pipeline_flow
 
-    root = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
-        root = root.parent
+    root = _shared_root(tmp_path_factory, worker_id)
     home = root / "demo-home"
     with FileLock(str(root / "demo-home.lock")):
         if not (home / "published" / "current").is_symlink():

@@ -9,8 +9,8 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
-from string import Formatter
 from pathlib import Path
+from string import Formatter
 from urllib.parse import quote
 
 import duckdb

@@ -9,14 +9,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
+from web_server import serve_in_thread
 
 from huiju.quality_report import department_id
 from huiju.serve.app import create_app
@@ -35,30 +32,12 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SERVER_START_TIMEOUT_SECONDS = 10
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def base_url(published_home) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(Settings(home=published_home)), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="dashboard-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail(f"the dashboard server did not start on 127.0.0.1:{port} within {SERVER_START_TIMEOUT_SECONDS} s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(Settings(home=published_home))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +107,16 @@ def test_dashboard_in_browser(browser_page, base_url, tmp_path):
     page.goto(f"{base_url}/themes")
     assert page.locator("#coverage-chart svg rect.heat").count() > 0
     _save_screenshot(page, tmp_path, "dashboard-themes.png")
+
+
+def test_api_docs_render_offline(browser_page, base_url, tmp_path):
+    page = browser_page
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(re.sub(r"^\w+://([^/]+).*$", r"\1", request.url)))
+
+    page.goto(f"{base_url}/api/docs")
+    page.wait_for_selector(".opblock", timeout=15_000)
+    assert page.locator(".opblock").count() >= 7
+    assert "Unable to render" not in page.content()
+    assert hosts == {base_url.removeprefix("http://")}
+    _save_screenshot(page, tmp_path, "api-docs.png")

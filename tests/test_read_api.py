@@ -7,19 +7,17 @@ import math
 import os
 import re
 import shutil
-import socket
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import httpx
 import pandas as pd
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
+from web_server import serve_in_thread
 
 from huiju.editorial.dimensions import DIMENSION_IDS
 from huiju.portal_feed import CONTENT_COLLECTIONS, PAGE_SIZE, write_portal_feed
@@ -486,27 +484,6 @@ def test_etag_changes_after_switch(published_home, version_dir, tmp_path):
     assert not any(item["name"].endswith(MARKER) for item in before.json()["items"])
 
 
-@contextmanager
-def _serve(app) -> str:
-    """Run ``app`` with uvicorn on a free 127.0.0.1 port in a thread; yield its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped before it started serving"
-        assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def _consistency_problems(url: str, response: httpx.Response, versions: dict[str, dict]) -> list[str]:
     """Return what in ``response`` mixes versions; MARKER follows department names only in the marked one."""
     version_id = response.headers.get("X-Huiju-Version")
@@ -559,7 +536,7 @@ def test_switch_under_load_stays_consistent(published_home, version_dir, tmp_pat
                         seen[response.headers.get("X-Huiju-Version")] += 1
                         problems.extend(_consistency_problems(url, response, versions))
 
-    with _serve(create_app(Settings(home=tmp_path))) as base_url:
+    with serve_in_thread(create_app(Settings(home=tmp_path))) as base_url:
         workers = [threading.Thread(target=issue_requests, args=(base_url,)) for _ in range(4)]
         for worker in workers:
             worker.start()

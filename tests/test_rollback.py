@@ -91,3 +91,30 @@ def test_cli_rollback_unknown_version_fails(three_versions, capsys):
 def test_cli_list_without_versions(tmp_path, capsys):
     assert main(["--home", str(tmp_path), "publish", "list"]) == 1
     assert "尚无已发布版本" in capsys.readouterr().out
+
+
+def test_status_shows_rollback_after_run(three_versions, capsys):
+    from huiju.runs import RunRecord, RunStore
+
+    home = three_versions.parent
+    RunStore(home / "runs").save(RunRecord(run_id="run-2", status="succeeded", published_version="v3",
+                                           current_version="v3"), final=True)
+    publish.rollback(three_versions)
+
+    assert main(["--home", str(home), "status", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["published_version"] == "v3"
+    assert document["current_version"] == "v2"
+    assert main(["--home", str(home), "status"]) == 0
+    assert "当前版本已在此次运行后切换为 v2" in capsys.readouterr().out
+
+
+def test_serve_rejects_busy_port(tmp_path, capsys):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        assert main(["--home", str(tmp_path), "serve", "--port", str(port)]) == 2
+    error = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in error
+    assert "--port" in error

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 import requests
+from web_server import free_port
 
 from huiju.settings import PROJECT_ROOT
 
 START_TIMEOUT_SECONDS = 30
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(published_home):
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "huiju.cli", "--home", str(published_home), "serve", "--port", str(port)],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -48,7 +42,7 @@ def test_serve_prints_addresses(served):
     base_url, process = served
     banner = [process.stdout.readline() for _ in range(3)]
     assert banner[0].strip() == f"状态看板：{base_url}/"
-    assert f"{base_url}/api/v1/" in banner[1]
+    assert f"{base_url}/api/v1/themes" in banner[1]
     assert f"{base_url}/api/docs" in banner[1]
 
 

@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
 
 from huiju.audit import AuditResult
 from huiju.publish import export_candidates, write_version
-from theme_warehouse import build_warehouse
 
 
 @pytest.fixture(scope="module")
-def warehouse_path():
-    path, _ = build_warehouse()
-    return path
+def warehouse_path(theme_warehouse_path):
+    return theme_warehouse_path
 
 
 @pytest.fixture(scope="module")
 def composition(warehouse_path):
-    with duckdb.connect(str(warehouse_path)) as connection:
+    with duckdb.connect(str(warehouse_path), read_only=True) as connection:
         cursor = connection.execute("select * from mart_theme_composition")
         columns = [column[0] for column in cursor.description]
         return {(row[0], row[columns.index("dimension")]): dict(zip(columns, row)) for row in cursor.fetchall()}
@@ -35,7 +33,7 @@ def version(warehouse_path, tmp_path_factory):
     audit = AuditResult(passed=True, gates=[], decisions=[])
     version_id, _, _ = write_version(
         publish_dir=publish_dir, candidate_dir=candidate_dir, audit=audit, run_id="run-1",
-        created_at=datetime(2025, 1, 15, tzinfo=timezone.utc), sources={},
+        created_at=datetime(2025, 1, 15, tzinfo=UTC), sources={},
     )
     return publish_dir / "versions" / version_id
 
@@ -48,7 +46,7 @@ def test_shares_add_up(composition):
 
 
 def test_counts_match_step_services(warehouse_path, composition):
-    with duckdb.connect(str(warehouse_path)) as connection:
+    with duckdb.connect(str(warehouse_path), read_only=True) as connection:
         distinct = connection.execute(
             "select count(distinct service_item_id) from mart_theme_steps where theme_id = 'newborn_birth'"
         ).fetchone()[0]

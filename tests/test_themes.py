@@ -8,16 +8,14 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from theme_warehouse import JOB_FAIR_NAME, REPO_ROOT
 
-from huiju.editorial import EditorialError
-from huiju.editorial import composition, theme_overrides, themes
-from theme_warehouse import JOB_FAIR_NAME, REPO_ROOT, build_warehouse
+from huiju.editorial import EditorialError, composition, theme_overrides, themes
 
 
 @pytest.fixture(scope="module")
-def warehouse():
-    warehouse_path, _ = build_warehouse()
-    connection = duckdb.connect(str(warehouse_path))
+def warehouse(theme_warehouse_path):
+    connection = duckdb.connect(str(theme_warehouse_path), read_only=True)
     yield connection
     connection.close()
 

@@ -96,12 +96,12 @@ def write_test_editorial(directory: Path) -> Path:
 
 
 @functools.lru_cache(maxsize=1)
-def build_warehouse() -> tuple[Path, Path]:
-    """Load the real catalog, write the test editorial tables and run ``dbt build``; return the
-    warehouse path and the editorial directory."""
+def build_warehouse(work_dir: Path | None = None) -> tuple[Path, Path]:
+    """Load the real catalog, write the test editorial tables and run ``dbt build`` in ``work_dir``
+    (default: a new temporary directory); return the warehouse path and the editorial directory."""
     from dbt.cli.main import dbtRunner
 
-    work_dir = Path(tempfile.mkdtemp(prefix="huiju-themes-"))
+    work_dir = work_dir or Path(tempfile.mkdtemp(prefix="huiju-themes-"))
     editorial_dir = write_test_editorial(work_dir / "editorial")
     warehouse_path = work_dir / "warehouse.duckdb"
     with duckdb.connect(str(warehouse_path)) as connection:

@@ -22,14 +22,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    # Swagger UI 4, the version that swagger-ui-bundle ships for the offline docs page, renders
+    # OpenAPI 3.0 documents only; the schemas FastAPI generates here need nothing from 3.1.
+    app.openapi_version = "3.0.3"
     app.state.settings = settings
 
     @app.middleware("http")
     async def reject_writes(request: Request, call_next):
         # Nothing served here changes data; a write method is refused before any route runs.
         if request.method not in READ_METHODS:
-            return JSONResponse({"detail": "read-only: only GET and HEAD are served"}, status_code=405,
-                                headers={"Allow": "GET, HEAD"})
+            return JSONResponse(
+                {"status": 405, "code": "method_not_allowed", "message": "read-only: only GET and HEAD are served",
+                 "message_zh": "只读服务：仅支持 GET 和 HEAD 请求"},
+                status_code=405, headers={"Allow": "GET, HEAD"},
+            )
         return await call_next(request)
 
     api.install(app)
