@@ -14,8 +14,11 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import duckdb
 
 from huiju import portal_feed
 from huiju.editorial.dimensions import DIMENSION_IDS
@@ -129,15 +132,10 @@ class Catalog:
             parameters[dimension] = value
         where = " and ".join(conditions)
 
-        with self._database.cursor() as cursor:
-            total = cursor.execute(f"select count(*) from service_search where {where}", parameters).fetchone()[0]
-            ids = [row[0] for row in cursor.execute(
-                f"select service_item_id from service_search as item where {where} "
-                f"order by {portal_feed.SERVICE_ORDER} limit {int(limit)} offset {int(offset)}",
-                parameters,
-            ).fetchall()]
-            documents = [document for _, document in portal_feed.service_documents(cursor, ids)]
-        return total, documents
+        return self._page(
+            "select service_item_id from service_search as item", where, portal_feed.SERVICE_ORDER,
+            parameters, offset, limit, portal_feed.service_documents,
+        )
 
     def service(self, service_item_id: str) -> str | None:
         """Return the document of one service, or None when the version has no such service."""
@@ -153,13 +151,19 @@ class Catalog:
             where += " and contains(lower(content.title), $q)"
             parameters["q"] = q.lower()
 
+        return self._page(
+            "select content.content_id from fct_content_item as content", where, portal_feed.CONTENT_ORDER,
+            parameters, offset, limit, portal_feed.content_documents,
+        )
+
+    def _page(self, select_ids: str, where: str, order: str, parameters: dict[str, Any], offset: int, limit: int,
+              documents_of: Callable[[duckdb.DuckDBPyConnection, list[str]], list[tuple[str, str]]],
+              ) -> tuple[int, list[str]]:
+        """Count the rows of ``select_ids`` that match ``where``; return the count and one page of documents."""
         with self._database.cursor() as cursor:
-            total = cursor.execute(f"select count(*) from fct_content_item as content where {where}",
-                                   parameters).fetchone()[0]
+            total = cursor.execute(f"select count(*) from ({select_ids} where {where})", parameters).fetchone()[0]
             ids = [row[0] for row in cursor.execute(
-                f"select content.content_id from fct_content_item as content where {where} "
-                f"order by {portal_feed.CONTENT_ORDER} limit {int(limit)} offset {int(offset)}",
-                parameters,
+                f"{select_ids} where {where} order by {order} limit {int(limit)} offset {int(offset)}", parameters,
             ).fetchall()]
-            documents = [document for _, document in portal_feed.content_documents(cursor, ids)]
+            documents = [document for _, document in documents_of(cursor, ids)]
         return total, documents
