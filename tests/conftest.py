@@ -34,6 +34,21 @@ def server():
         yield running
 
 
+@pytest.fixture(scope="module")
+def department_server():
+    """A department-system server whose URL ``HUIJU_DEPT_BASE_URL`` gives the bundled registry."""
+    from department_systems.server import DepartmentSystemServer
+
+    with DepartmentSystemServer() as server:
+        previous = os.environ.get("HUIJU_DEPT_BASE_URL")
+        os.environ["HUIJU_DEPT_BASE_URL"] = server.base_url
+        yield server
+        if previous is None:
+            os.environ.pop("HUIJU_DEPT_BASE_URL", None)
+        else:
+            os.environ["HUIJU_DEPT_BASE_URL"] = previous
+
+
 @pytest.fixture
 def clean_server(server):
     """The module's server with no queued faults or replaced records before and after a test."""
@@ -69,11 +84,8 @@ def theme_warehouse_path(tmp_path_factory, worker_id):
         if not (work_dir / "built").exists():
             shutil.rmtree(work_dir, ignore_errors=True)
             work_dir.mkdir()
-            subprocess.run(
-                [sys.executable, "-c", "import sys; from pathlib import Path; from theme_warehouse import "
-                 "build_warehouse; build_warehouse(Path(sys.argv[1]))", str(work_dir)],
-                cwd=Path(__file__).parent, check=True,
-            )
+            script = "import sys, pathlib, theme_warehouse; theme_warehouse.build_warehouse(pathlib.Path(sys.argv[1]))"
+            subprocess.run([sys.executable, "-c", script, str(work_dir)], cwd=Path(__file__).parent, check=True)
             (work_dir / "built").touch()
     return work_dir / "warehouse.duckdb"
 
@@ -118,4 +130,18 @@ def published_home(demo_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("published-home")
     for part in ("published", "runs"):
         shutil.copytree(demo_home / part, home / part, symlinks=True)
+    return home
+
+
+@pytest.fixture(scope="module")
+def demo_home_copy(demo_home, tmp_path_factory):
+    """A module's own copy of the whole demo home, warehouse, landing and state included.
+
+    The pipeline can run on it again. Its departments answer a later run with 304s even from a
+    server on another port, because harvest state is keyed by URLs relative to ``base_url``.
+    """
+    import shutil
+
+    home = tmp_path_factory.mktemp("demo-home-copy")
+    shutil.copytree(demo_home, home, symlinks=True, dirs_exist_ok=True, ignore=shutil.ignore_patterns("dbt", "prefect"))
     return home

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
+import json
 
 import pandas as pd
 import pytest
 
-from department_systems.server import DepartmentSystemServer
 from huiju.history import services_as_of
 
 pytestmark = pytest.mark.e2e
@@ -19,24 +18,12 @@ NEW_TASK_CODE = "51209999900001-511602000000-000-11511301008778298W-1-00"
 
 
 @pytest.fixture(scope="module")
-def department_server():
-    with DepartmentSystemServer() as server:
-        previous = os.environ.get("HUIJU_DEPT_BASE_URL")
-        os.environ["HUIJU_DEPT_BASE_URL"] = server.base_url
-        yield server
-        if previous is None:
-            os.environ.pop("HUIJU_DEPT_BASE_URL", None)
-        else:
-            os.environ["HUIJU_DEPT_BASE_URL"] = previous
-
-
-@pytest.fixture(scope="module")
-def changed_runs(prefect_harness, department_server, tmp_path_factory):
-    """Run 1 on the real catalog; run 2 after 区民政局 renames, withdraws and adds one record each."""
+def changed_runs(demo_home_copy, department_server):
+    """Run 1, the demo run on the real catalog; run 2 after 区民政局 renames, withdraws and adds one record each."""
     from flows.pipeline import pipeline_flow
 
-    home = tmp_path_factory.mktemp("home")
-    first = pipeline_flow(home=str(home))
+    home = demo_home_copy
+    first = json.loads((home / "runs" / "latest.json").read_text(encoding="utf-8"))
     marts = home / "published" / "current" / "marts"
     first_items = pd.read_parquet(marts / "fct_service_item.parquet")
 
