@@ -69,6 +69,9 @@ def run_dbt_build(
         "--profiles-dir", str(project_dir),
         "--target-path", str(target_dir),
         "--log-path", str(work_dir / "logs"),
+        # Unit tests check the SQL with fixed inputs, not the data of a run, so they run in the
+        # test suite (`tests/test_dbt_models.py`) instead of in every pipeline run.
+        "--exclude-resource-type", "unit_test",
     ]
     if run_id is not None:
         command += ["--vars", json.dumps({"huiju_run_id": run_id})]

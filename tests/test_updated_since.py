@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -56,9 +57,11 @@ def harvest(prefect_harness, server, home, tmp_path):
 
     registry = tmp_path / "sources.yaml"
     registry.write_text(REGISTRY.format(base=server.base_url), encoding="utf-8")
-    # clean_server marks records that it restored as changed now, and the cursor has whole-second
-    # precision, so the first fetch starts in a later second.
-    time.sleep(1.05)
+    # clean_server marks records that it restored as changed now, or up to a few seconds ahead when
+    # they changed several times in one second. The cursor has whole-second precision, so the first
+    # fetch starts at least one second after the department's Last-Modified.
+    last_modified = email.utils.parsedate_to_datetime(server.last_modified("xzspj")).timestamp()
+    time.sleep(max(0.0, last_modified + 1.05 - time.time()))
 
     def run() -> dict:
         result = harvest_flow(home=str(home), sources_file=str(registry))
