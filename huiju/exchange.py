@@ -32,8 +32,8 @@ Chinese text carries the language tag ``zh-Hans``: the department systems publis
 Chinese, and SPARQL ``langMatches(lang(?label), "zh")`` still matches the tag.
 
 Both CPSV-AP files and the schema.org file are written node by node while the service rows stream
-out of DuckDB in batches. Python holds the shared nodes (departments, regions, code lists) and one
-batch of rows, and DuckDB holds the sorted service rows. Every list is ordered, so the same marts
+out of DuckDB in batches. Python keeps the shared nodes (departments, regions, code lists) and one
+batch of rows in memory, while DuckDB sorts and stores the service rows. Every list is ordered, so the same marts
 always give byte-identical files.
 """
 

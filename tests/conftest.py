@@ -94,7 +94,7 @@ def theme_warehouse_path(tmp_path_factory, worker_id):
 def demo_home(prefect_harness, tmp_path_factory, worker_id):
     """A home where the pipeline ran once on the bundled real catalog; shared by every test worker.
 
-    The first worker that asks builds it under a file lock; the others wait and reuse it. Tests
+    The first worker that requests it builds it under a file lock; the others wait and reuse it. Tests
     must not change it: use ``published_home`` for a copy of its published files and run records.
     """
     import shutil
@@ -137,7 +137,7 @@ def published_home(demo_home, tmp_path_factory):
 def demo_home_copy(demo_home, tmp_path_factory):
     """A module's own copy of the whole demo home, warehouse, landing and state included.
 
-    The pipeline can run on it again. Its departments answer a later run with 304s even from a
+    The pipeline can run on it again. Its departments return 304s to a later run even from a
     server on another port, because harvest state is keyed by URLs relative to ``base_url``.
     """
     import shutil

@@ -97,8 +97,11 @@ def write_test_editorial(directory: Path) -> Path:
 
 @functools.lru_cache(maxsize=1)
 def build_warehouse(work_dir: Path | None = None) -> tuple[Path, Path]:
-    """Load the real catalog, write the test editorial tables and run ``dbt build`` in ``work_dir``
-    (default: a new temporary directory); return the warehouse path and the editorial directory."""
+    """Load the real catalog, write the test editorial tables and run ``dbt build`` in ``work_dir``.
+
+    ``work_dir`` defaults to a new temporary directory. Returns the warehouse path and the editorial
+    directory.
+    """
     from dbt.cli.main import dbtRunner
 
     work_dir = work_dir or Path(tempfile.mkdtemp(prefix="huiju-themes-"))

@@ -22,8 +22,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    # Swagger UI 4, the version that swagger-ui-bundle ships for the offline docs page, renders
-    # OpenAPI 3.0 documents only; the schemas FastAPI generates here need nothing from 3.1.
+    # swagger-ui-bundle ships Swagger UI 4 for the offline docs page, and Swagger UI 4 renders only
+    # OpenAPI 3.0 documents. The schemas FastAPI generates here use nothing from 3.1.
     app.openapi_version = "3.0.3"
     app.state.settings = settings
 

@@ -47,7 +47,7 @@ def resolve_version(publish_dir: Path, version_id: str | None = None) -> Publish
 
 
 class VersionCache(Generic[T]):
-    """What ``loader`` built from each version, for the ``size`` versions used most recently.
+    """Cache of the values ``loader`` built, one per version, for the ``size`` versions used most recently.
 
     Concurrent requests for a version not yet loaded wait for one load instead of each loading it.
     """
