@@ -666,7 +666,7 @@ def _write_pages(connection: duckdb.DuckDBPyConnection, feed_dir: Path, collecti
 
     ``ids_query`` selects the collection's ids in page order. ``documents`` returns ``(id, JSON
     document)`` for a list of ids, in the same order. The ids stream through a second cursor in
-    batches of PAGES_PER_QUERY pages, so memory holds one batch of ids and documents at a time.
+    batches of PAGES_PER_QUERY pages, so Python keeps one batch of ids and documents in memory at a time.
     """
     total = connection.execute(f"select count(*) from ({ids_query})", parameters).fetchone()[0]
     page_count = math.ceil(total / page_size)

@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from huiju import composition_report, exchange, portal_feed
+from huiju import bounded_duckdb, composition_report, exchange, portal_feed
 from huiju.audit import AuditResult, Decision
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ SPECIALLY_WRITTEN_MARTS = ("fct_service_item", "fct_source_record", "fct_content
 RUN_SPECIFIC_COLUMNS = ("run_id", "landing_file", "last_seen_at")
 
 PUBLICATIONS_LOG = "publications.jsonl"
+FEED_FETCH_ROWS = 1000
 
 AUDIENCE_LABELS = {"natural_person": "面向自然人", "legal_person": "面向法人"}
 
@@ -353,10 +354,13 @@ def _write_content_dispositions(connection: duckdb.DuckDBPyConnection, candidate
 
 
 def _write_feed(connection: duckdb.DuckDBPyConnection, version_dir: Path) -> int:
-    """Write ``feed.json``: the published service items with their themes and quality flags."""
+    """Write ``feed.json``: the published service items with their themes and quality flags.
+
+    Returns the number of items. The items stream out of DuckDB FEED_FETCH_ROWS at a time.
+    """
     marts = version_dir / "marts"
     audience_cases = " ".join(f"when '{key}' then '{label}'" for key, label in AUDIENCE_LABELS.items())
-    rows = connection.execute(
+    cursor = connection.execute(
         f"""
         with themes as (
             select
@@ -396,14 +400,17 @@ def _write_feed(connection: duckdb.DuckDBPyConnection, version_dir: Path) -> int
         left join flags using (service_item_id)
         order by item.service_item_id
         """
-    ).fetchall()
+    )
+    written = 0
     with open(version_dir / "feed.json", "w", encoding="utf-8") as handle:
         handle.write('{"schema_version": 1, "labels": ')
         handle.write(json.dumps(FEED_LABELS, ensure_ascii=False, sort_keys=True))
         handle.write(', "items": [\n')
-        handle.write(",\n".join(row[0] for row in rows))
+        while rows := cursor.fetchmany(FEED_FETCH_ROWS):
+            handle.write((",\n" if written else "") + ",\n".join(row[0] for row in rows))
+            written += len(rows)
         handle.write("\n]}\n")
-    return len(rows)
+    return written
 
 
 def _content_files(version_dir: Path) -> list[Path]:
@@ -519,7 +526,7 @@ def write_version(
 
     themes = composition_report.theme_results(candidate_dir)
     blocked_themes = sorted(theme_id for theme_id, result in themes.items() if result["result"] == "block")
-    with duckdb.connect() as connection:
+    with bounded_duckdb.connect() as connection:
         connection.register("decisions", _decision_table(audit.decisions))
         connection.register("blocked_themes", pa.table({"theme_id": pa.array(blocked_themes, pa.string())}))
         _write_marts(connection, candidate_dir, staging / "marts")
