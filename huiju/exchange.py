@@ -55,7 +55,6 @@ import pyshacl
 from rdflib import Graph
 from rdflib.namespace import SH
 
-from huiju import bounded_duckdb
 from huiju.composition_report import AUDIENCE_LABELS
 from huiju.settings import Settings
 
@@ -660,7 +659,7 @@ def write_exchange_files(version_dir: Path, *, base_iri: str | None = None) -> d
     target = version_dir / EXCHANGE_DIR
     (target / SCHEMA_ORG_SERVICES).parent.mkdir(parents=True, exist_ok=True)
 
-    with bounded_duckdb.connect() as connection, \
+    with duckdb.connect() as connection, \
             open(target / CPSV_TURTLE, "w", encoding="utf-8", newline="\n") as turtle, \
             open(target / CPSV_JSONLD, "w", encoding="utf-8", newline="\n") as jsonld, \
             open(target / SCHEMA_ORG_SERVICES, "w", encoding="utf-8", newline="\n") as schema_org:

@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from huiju import bounded_duckdb, composition_report, exchange, portal_feed
+from huiju import composition_report, exchange, portal_feed
 from huiju.audit import AuditResult, Decision
 
 logger = logging.getLogger(__name__)
@@ -526,7 +526,7 @@ def write_version(
 
     themes = composition_report.theme_results(candidate_dir)
     blocked_themes = sorted(theme_id for theme_id, result in themes.items() if result["result"] == "block")
-    with bounded_duckdb.connect() as connection:
+    with duckdb.connect() as connection:
         connection.register("decisions", _decision_table(audit.decisions))
         connection.register("blocked_themes", pa.table({"theme_id": pa.array(blocked_themes, pa.string())}))
         _write_marts(connection, candidate_dir, staging / "marts")
