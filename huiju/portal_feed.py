@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ SCHEMA_VERSION = 1
 FEED_DIR = "feed"
 PAGE_SIZE = 1000
 PAGES_PER_QUERY = 10
+# Rows fetched from DuckDB at a time where a writer streams a query's result.
+FETCH_ROWS = 1000
 
 # The columns that the feed reads from each mart, with their types. Published marts have more.
 # A mart or column that a version lacks, as an older version or a hand-made test batch may, reads
@@ -378,10 +380,19 @@ def theme_documents(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, st
     A step lists its services primary first. A step without services comes from
     ``mart_theme_gaps`` and carries the gap's reason.
     """
+    return connection.execute(_theme_documents_query()).fetchall()
+
+
+def _fetch_batches(cursor: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """Yield the rows of the query that ``cursor`` executed, at most ``size`` at a time."""
+    while batch := cursor.fetchmany(size):
+        yield batch
+
+
+def _theme_documents_query() -> str:
     # NOTE: a step whose every service the audit blocked is in neither mart_theme_steps nor
     # mart_theme_gaps of the published version, so its theme document leaves the step out.
-    return connection.execute(
-        f"""
+    return f"""
         with
 
         {_values_table("form_positions", CONTENT_FORM_ORDER)},
@@ -553,7 +564,6 @@ def theme_documents(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, st
         left join systems using (theme_id)
         order by themes.theme_position, themes.theme_id
         """
-    ).fetchall()
 
 
 def theme_summary(document: dict[str, Any]) -> dict[str, Any]:
@@ -586,8 +596,10 @@ def page_path(collection: str, page: int) -> str:
 
 def department_documents(connection: duckdb.DuckDBPyConnection) -> list[str]:
     """Return one JSON document per department, ordered by department_id."""
-    rows = connection.execute(
-        """
+    return [row[0] for row in connection.execute(DEPARTMENT_DOCUMENTS_QUERY).fetchall()]
+
+
+DEPARTMENT_DOCUMENTS_QUERY = """
         select to_json({
             'id': department_id,
             'name': dept_name,
@@ -600,8 +612,6 @@ def department_documents(connection: duckdb.DuckDBPyConnection) -> list[str]:
         from dim_department
         order by department_id
         """
-    ).fetchall()
-    return [row[0] for row in rows]
 
 
 def value_labels(connection: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
@@ -649,40 +659,35 @@ def _write(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def _write_pages(feed_dir: Path, collection: str, ids: list[str],
-                 documents: Callable[[list[str]], list[tuple[str, str]]], page_size: int, order: str) -> dict[str, Any]:
+def _write_pages(connection: duckdb.DuckDBPyConnection, feed_dir: Path, collection: str, ids_query: str,
+                 parameters: list[Any], documents: Callable[[list[str]], list[tuple[str, str]]], page_size: int,
+                 order: str) -> dict[str, Any]:
     """Write ``<collection>/page-NNNN.json`` and ``<collection>.json``; return the collection's index entry.
 
-    ``ids`` lists the collection in page order. ``documents`` returns ``(id, JSON document)`` for a
-    list of ids, in the same order.
+    ``ids_query`` selects the collection's ids in page order. ``documents`` returns ``(id, JSON
+    document)`` for a list of ids, in the same order. The ids stream through a second cursor in
+    batches of PAGES_PER_QUERY pages, so Python keeps one batch of ids and documents in memory at a time.
     """
-    total = len(ids)
+    total = connection.execute(f"select count(*) from ({ids_query})", parameters).fetchone()[0]
     page_count = math.ceil(total / page_size)
     pages = []
-    rows: list[tuple[str, str]] = []
-    for number in range(1, page_count + 1):
-        if not rows:
-            # One query builds several pages, because each query costs a fixed time besides its rows.
-            batch_ids = ids[(number - 1) * page_size:(number - 1 + PAGES_PER_QUERY) * page_size]
+    number = 0
+    with connection.cursor() as id_cursor:
+        id_cursor.execute(ids_query, parameters)
+        # One query builds several pages, because each query costs a fixed time besides its rows.
+        for batch_ids in _fetch_batches(id_cursor, page_size * PAGES_PER_QUERY):
+            batch_ids = [row[0] for row in batch_ids]
             rows = documents(batch_ids)
             if [row[0] for row in rows] != batch_ids:
-                raise FeedError(f"the documents of {collection} from page {number} on do not match its ids")
-        page_ids = ids[(number - 1) * page_size:number * page_size]
-        page_rows, rows = rows[:len(page_ids)], rows[len(page_ids):]
-        header = {
-            "schema_version": SCHEMA_VERSION,
-            "collection": collection,
-            "page": number,
-            "page_count": page_count,
-            "page_size": page_size,
-            "total": total,
-            "prev": page_path(collection, number - 1) if number > 1 else None,
-            "next": page_path(collection, number + 1) if number < page_count else None,
-        }
-        items = ",\n".join(document for _, document in page_rows)
-        _write(feed_dir / page_path(collection, number), _dumps(header)[:-1] + ',"items":[\n' + items + "\n]}\n")
-        pages.append({"page": number, "path": page_path(collection, number), "count": len(page_rows),
-                      "first_id": page_ids[0], "last_id": page_ids[-1]})
+                raise FeedError(f"the documents of {collection} from page {number + 1} on do not match its ids")
+            for offset in range(0, len(rows), page_size):
+                number += 1
+                page_rows = rows[offset:offset + page_size]
+                _write_page(feed_dir, collection, number, page_count, page_size, total, page_rows)
+                pages.append({"page": number, "path": page_path(collection, number), "count": len(page_rows),
+                              "first_id": page_rows[0][0], "last_id": page_rows[-1][0]})
+    if number != page_count:
+        raise FeedError(f"{collection} has {number} pages, but its count of {total} items needs {page_count}")
 
     descriptor = {"schema_version": SCHEMA_VERSION, "collection": collection, "order": order, "total": total,
                   "page_size": page_size, "page_count": page_count, "pages": pages}
@@ -691,12 +696,31 @@ def _write_pages(feed_dir: Path, collection: str, ids: list[str],
             "first_page": page_path(collection, 1) if pages else None}
 
 
+def _write_page(feed_dir: Path, collection: str, number: int, page_count: int, page_size: int, total: int,
+                rows: list[tuple[str, str]]) -> None:
+    header = {
+        "schema_version": SCHEMA_VERSION,
+        "collection": collection,
+        "page": number,
+        "page_count": page_count,
+        "page_size": page_size,
+        "total": total,
+        "prev": page_path(collection, number - 1) if number > 1 else None,
+        "next": page_path(collection, number + 1) if number < page_count else None,
+    }
+    items = ",\n".join(document for _, document in rows)
+    _write(feed_dir / page_path(collection, number), _dumps(header)[:-1] + ',"items":[\n' + items + "\n]}\n")
+
+
 def _write_themes(connection: duckdb.DuckDBPyConnection, feed_dir: Path) -> list[str]:
     """Write ``themes/<theme_id>.json`` and ``themes.json``; return the paths of the theme documents."""
     summaries = []
-    for theme_id, document in theme_documents(connection):
-        _write(feed_dir / theme_path(theme_id), document + "\n")
-        summaries.append(theme_summary(json.loads(document)))
+    with connection.cursor() as cursor:
+        cursor.execute(_theme_documents_query())
+        for batch in _fetch_batches(cursor, FETCH_ROWS):
+            for theme_id, document in batch:
+                _write(feed_dir / theme_path(theme_id), document + "\n")
+                summaries.append(theme_summary(json.loads(document)))
     themes = {"schema_version": SCHEMA_VERSION, "total": len(summaries), "themes": summaries}
     _write(feed_dir / "themes.json", _dumps(themes, indent=1) + "\n")
     return [summary["path"] for summary in summaries]
@@ -704,29 +728,38 @@ def _write_themes(connection: duckdb.DuckDBPyConnection, feed_dir: Path) -> list
 
 def _write_departments(connection: duckdb.DuckDBPyConnection, feed_dir: Path) -> int:
     """Write ``departments.json``, one department per line; return the number of departments."""
-    departments = department_documents(connection)
-    header = _dumps({"schema_version": SCHEMA_VERSION, "total": len(departments)})[:-1]
-    _write(feed_dir / "departments.json", header + ',"departments":[\n' + ",\n".join(departments) + "\n]}\n")
-    return len(departments)
+    total = connection.execute("select count(*) from dim_department").fetchone()[0]
+    header = _dumps({"schema_version": SCHEMA_VERSION, "total": total})[:-1]
+    path = feed_dir / "departments.json"
+    with open(path, "w", encoding="utf-8", newline="\n") as handle, connection.cursor() as cursor:
+        handle.write(header + ',"departments":[\n')
+        cursor.execute(DEPARTMENT_DOCUMENTS_QUERY)
+        written = 0
+        for batch in _fetch_batches(cursor, FETCH_ROWS):
+            handle.write((",\n" if written else "") + ",\n".join(row[0] for row in batch))
+            written += len(batch)
+        handle.write("\n]}\n")
+    if written != total:
+        raise FeedError(f"departments.json lists {written} departments, but dim_department has {total}")
+    return total
 
 
 def _write_collections(connection: duckdb.DuckDBPyConnection, feed_dir: Path, page_size: int) -> dict[str, Any]:
     """Write the paged collections of services and content items; return their index entries."""
-    service_ids = [row[0] for row in connection.execute(
-        f"select service_item_id from fct_service_item as item order by {SERVICE_ORDER}"
-    ).fetchall()]
     collections = {
-        "services": _write_pages(feed_dir, "services", service_ids, partial(service_documents, connection),
-                                 page_size, "service_item_id"),
+        "services": _write_pages(
+            connection, feed_dir, "services",
+            f"select service_item_id from fct_service_item as item order by {SERVICE_ORDER}", [],
+            partial(service_documents, connection), page_size, "service_item_id",
+        ),
     }
     for collection, kinds in CONTENT_COLLECTIONS.items():
-        content_ids = [row[0] for row in connection.execute(
+        entry = _write_pages(
+            connection, feed_dir, collection,
             f"select content_id from fct_content_item as content where list_contains(?, content_kind) "
-            f"order by {CONTENT_ORDER}",
-            [list(kinds)],
-        ).fetchall()]
-        entry = _write_pages(feed_dir, collection, content_ids, partial(content_documents, connection),
-                             page_size, "published_at desc, content_id")
+            f"order by {CONTENT_ORDER}", [list(kinds)],
+            partial(content_documents, connection), page_size, "published_at desc, content_id",
+        )
         collections[collection] = {**entry, "kinds": list(kinds)}
     return collections
 

@@ -68,6 +68,7 @@ SPECIALLY_WRITTEN_MARTS = ("fct_service_item", "fct_source_record", "fct_content
 RUN_SPECIFIC_COLUMNS = ("run_id", "landing_file", "last_seen_at")
 
 PUBLICATIONS_LOG = "publications.jsonl"
+FEED_FETCH_ROWS = 1000
 
 AUDIENCE_LABELS = {"natural_person": "面向自然人", "legal_person": "面向法人"}
 
@@ -353,10 +354,13 @@ def _write_content_dispositions(connection: duckdb.DuckDBPyConnection, candidate
 
 
 def _write_feed(connection: duckdb.DuckDBPyConnection, version_dir: Path) -> int:
-    """Write ``feed.json``: the published service items with their themes and quality flags."""
+    """Write ``feed.json``: the published service items with their themes and quality flags.
+
+    Returns the number of items. The items stream out of DuckDB FEED_FETCH_ROWS at a time.
+    """
     marts = version_dir / "marts"
     audience_cases = " ".join(f"when '{key}' then '{label}'" for key, label in AUDIENCE_LABELS.items())
-    rows = connection.execute(
+    cursor = connection.execute(
         f"""
         with themes as (
             select
@@ -396,14 +400,17 @@ def _write_feed(connection: duckdb.DuckDBPyConnection, version_dir: Path) -> int
         left join flags using (service_item_id)
         order by item.service_item_id
         """
-    ).fetchall()
+    )
+    written = 0
     with open(version_dir / "feed.json", "w", encoding="utf-8") as handle:
         handle.write('{"schema_version": 1, "labels": ')
         handle.write(json.dumps(FEED_LABELS, ensure_ascii=False, sort_keys=True))
         handle.write(', "items": [\n')
-        handle.write(",\n".join(row[0] for row in rows))
+        while rows := cursor.fetchmany(FEED_FETCH_ROWS):
+            handle.write((",\n" if written else "") + ",\n".join(row[0] for row in rows))
+            written += len(rows)
         handle.write("\n]}\n")
-    return len(rows)
+    return written
 
 
 def _content_files(version_dir: Path) -> list[Path]:
