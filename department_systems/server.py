@@ -46,7 +46,7 @@ import logging
 import math
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -145,6 +145,7 @@ class DepartmentSystemServer:
         catalog_path: Path = CATALOG_PATH,
         codelists_path: Path = CODELISTS_PATH,
         departments_path: Path = DEPARTMENTS_PATH,
+        portal_slugs: Iterable[str] = PORTAL_DEPARTMENT_SLUGS,
     ) -> None:
         self._host = host
         self._port = port
@@ -155,8 +156,9 @@ class DepartmentSystemServer:
 
         self.task_type_labels = load_task_type_labels(codelists_path)
         self.departments = load_departments(departments_path)
+        self.portal_slugs = tuple(portal_slugs)
         records_by_name = load_catalog_records(catalog_path)
-        _check_department_names(self.departments, records_by_name, departments_path, catalog_path)
+        _check_department_names(self.departments, records_by_name, departments_path, catalog_path, self.portal_slugs)
 
         self._original_records = {
             department.slug: records_by_name[department.name] for department in self.departments
@@ -399,7 +401,7 @@ class DepartmentSystemServer:
         self._last_modified[key] = max(_whole_seconds(time.time()), self._last_modified[key] + 1)
         if key != FEEDS_KEY:
             self._replaced_slugs.add(key)
-        if key in PORTAL_DEPARTMENT_SLUGS:
+        if key in self.portal_slugs:
             self._last_modified[PORTAL_KEY] = max(self._last_modified[key], self._last_modified[PORTAL_KEY] + 1)
 
     def _set_records(self, slug: str, records: list[dict[str, Any]]) -> None:
@@ -517,7 +519,7 @@ class DepartmentSystemServer:
                 "xml_export": "/{slug}" + XML_EXPORT_SUFFIX,
             },
             "feeds": [feed.path for feed in FEEDS],
-            "portal": {"json_api": "/" + PORTAL_KEY + JSON_API_SUFFIX, "department_slugs": list(PORTAL_DEPARTMENT_SLUGS)},
+            "portal": {"json_api": "/" + PORTAL_KEY + JSON_API_SUFFIX, "department_slugs": list(self.portal_slugs)},
         }
 
 
@@ -526,9 +528,10 @@ def _check_department_names(
     records_by_name: Mapping[str, Any],
     departments_path: Path,
     catalog_path: Path,
+    portal_slugs: tuple[str, ...],
 ) -> None:
     slugs = [department.slug for department in departments]
-    duplicate_slugs = sorted({slug for slug in slugs if slugs.count(slug) > 1})
+    duplicate_slugs = sorted(slug for slug, count in Counter(slugs).items() if count > 1)
     if duplicate_slugs:
         raise ValueError(f"{departments_path}: duplicate slugs {duplicate_slugs}")
 
@@ -536,9 +539,9 @@ def _check_department_names(
         raise ValueError(f"{departments_path}: the slug {FEEDS_KEY!r} is reserved for the feeds")
     if PORTAL_KEY in slugs:
         raise ValueError(f"{departments_path}: the slug {PORTAL_KEY!r} is reserved for the provincial portal")
-    unknown_portal_slugs = sorted(set(PORTAL_DEPARTMENT_SLUGS) - set(slugs))
+    unknown_portal_slugs = sorted(set(portal_slugs) - set(slugs))
     if unknown_portal_slugs:
-        raise ValueError(f"{departments_path}: PORTAL_DEPARTMENT_SLUGS names unknown slugs {unknown_portal_slugs}")
+        raise ValueError(f"{departments_path}: the portal republishes unknown slugs {unknown_portal_slugs}")
 
     listed = {department.name for department in departments}
     missing = [name for name in records_by_name if name not in listed]
@@ -645,12 +648,12 @@ class _DepartmentRequestHandler(BaseHTTPRequestHandler):
         if page_size is None or page_size > MAX_PAGE_SIZE:
             self._send_error_json(400, f"pageSize must be an integer from 1 to {MAX_PAGE_SIZE}")
             return
-        slugs = PORTAL_DEPARTMENT_SLUGS
+        slugs = self.department_server.portal_slugs
         requested = query.get("deptSlug")
         if requested:
-            if requested[0] not in PORTAL_DEPARTMENT_SLUGS:
+            if requested[0] not in slugs:
                 self._send_error_json(
-                    404, f"the portal republishes no department {requested[0]!r}; known: {list(PORTAL_DEPARTMENT_SLUGS)}"
+                    404, f"the portal republishes no department {requested[0]!r}; known: {list(slugs)}"
                 )
                 return
             slugs = (requested[0],)
