@@ -368,8 +368,8 @@ from segmented
 left join baseline.region_codes as task_code_regions
     on left(segmented.region_code, 6) = task_code_regions.region_code
 left join baseline.region_codes as link_regions
-    on regexp_matches(segmented.link_area_code, '^[0-9]{6}')
-    and left(segmented.link_area_code, 6) = link_regions.region_code;
+    on case when regexp_matches(segmented.link_area_code, '^[0-9]{6}') then left(segmented.link_area_code, 6) end
+        = link_regions.region_code;
 
 
 -- Service identity: records that share a standard 实施编码 or a match key (name, region, agency)
@@ -604,7 +604,8 @@ left join ranked_codes
 left join item_counts
     on md5(departments.dept_name) = item_counts.department_id;
 
--- Every regular expression rule of theme_rules.csv is tried on every service. Per audience the
+-- Every regular expression rule of theme_rules.csv is tried on every distinct 事项名称 and
+-- 实施主体, and the matches join back to the services. Per audience the
 -- lowest priority value wins, then the lowest rule_id. A service that no rule matches gets one
 -- unassigned row.
 create or replace table baseline.mart_service_themes as
@@ -624,31 +625,47 @@ theme_labels as (
 
 ),
 
-rule_matches as (
+field_values as (
+
+    select distinct 'task_name' as match_field, task_name as field_value
+    from baseline.fct_service_item where task_name is not null
+    union all
+    select distinct 'dept_name' as match_field, dept_name as field_value
+    from baseline.fct_service_item where dept_name is not null
+
+),
+
+value_matches as (
 
     select
-        items.service_item_id,
-        rules.audience,
-        rules.theme_code,
-        rules.rule_id,
-        rules.match_field,
-        rules.pattern,
-        rules.rule_note,
-        rules.priority,
-        case rules.match_field
-            when 'task_name' then items.task_name
-            when 'dept_name' then items.dept_name
-        end as matched_field_value
-    from baseline.fct_service_item as items
-    cross join baseline.theme_rules as rules
+        rules.audience, rules.theme_code, rules.rule_id, rules.match_field, rules.pattern,
+        rules.rule_note, rules.priority,
+        field_values.field_value as matched_field_value,
+        regexp_extract(field_values.field_value, rules.pattern) as matched_text
+    from baseline.theme_rules as rules
+    inner join field_values on rules.match_field = field_values.match_field
+    where regexp_matches(field_values.field_value, rules.pattern)
+
+),
+
+rule_matches as (
+
+    select items.service_item_id, value_matches.*
+    from value_matches
+    inner join baseline.fct_service_item as items on items.task_name = value_matches.matched_field_value
+    where value_matches.match_field = 'task_name'
+    union all
+    select items.service_item_id, value_matches.*
+    from value_matches
+    inner join baseline.fct_service_item as items on items.dept_name = value_matches.matched_field_value
+    where value_matches.match_field = 'dept_name'
 
 ),
 
 assignments as (
 
-    select *, regexp_extract(matched_field_value, pattern) as matched_text
+    select *
     from rule_matches
-    where regexp_matches(matched_field_value, pattern)
     qualify row_number() over (partition by service_item_id, audience order by priority, rule_id) = 1
 
 ),

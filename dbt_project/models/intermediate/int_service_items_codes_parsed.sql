@@ -128,9 +128,11 @@ with_statuses as (
     from segmented
     left join region_codes as task_code_regions
         on left(segmented.region_code, 6) = task_code_regions.region_code
+    -- An equality join, so that DuckDB hashes it; a regex in the join condition made it a
+    -- nested loop over every record and every region code.
     left join region_codes as link_regions
-        on regexp_matches(segmented.link_area_code, '^[0-9]{6}')
-        and left(segmented.link_area_code, 6) = link_regions.region_code
+        on case when regexp_matches(segmented.link_area_code, '^[0-9]{6}') then left(segmented.link_area_code, 6) end
+            = link_regions.region_code
 
 ),
 

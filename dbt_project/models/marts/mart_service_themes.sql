@@ -33,10 +33,25 @@ theme_labels as (
 
 ),
 
-rule_matches as (
+field_values as (
+
+    -- A rule's pattern is tried once per distinct 事项名称 or 实施主体, not once per service:
+    -- a national catalog repeats each name in thousands of regions.
+    select distinct 'task_name' as match_field, task_name as field_value
+    from service_items
+    where task_name is not null
+
+    union all
+
+    select distinct 'dept_name' as match_field, dept_name as field_value
+    from service_items
+    where dept_name is not null
+
+),
+
+value_matches as (
 
     select
-        service_items.service_item_id,
         theme_rules.audience,
         theme_rules.theme_code,
         theme_rules.rule_id,
@@ -44,24 +59,37 @@ rule_matches as (
         theme_rules.pattern,
         theme_rules.rule_note,
         theme_rules.priority,
-        case theme_rules.match_field
-            when 'task_name' then service_items.task_name
-            when 'dept_name' then service_items.dept_name
-        end as matched_field_value
+        field_values.field_value as matched_field_value,
+        regexp_extract(field_values.field_value, theme_rules.pattern) as matched_text
 
-    from service_items
-    cross join theme_rules
+    from theme_rules
+    inner join field_values
+        on theme_rules.match_field = field_values.match_field
+    where regexp_matches(field_values.field_value, theme_rules.pattern)
 
 ),
 
 matched as (
 
     select
-        *,
-        regexp_extract(matched_field_value, pattern) as matched_text
+        service_items.service_item_id,
+        value_matches.*
 
-    from rule_matches
-    where regexp_matches(matched_field_value, pattern)
+    from value_matches
+    inner join service_items
+        on service_items.task_name = value_matches.matched_field_value
+    where value_matches.match_field = 'task_name'
+
+    union all
+
+    select
+        service_items.service_item_id,
+        value_matches.*
+
+    from value_matches
+    inner join service_items
+        on service_items.dept_name = value_matches.matched_field_value
+    where value_matches.match_field = 'dept_name'
 
 ),
 

@@ -12,6 +12,27 @@ matchers as (
 
 ),
 
+distinct_names as (
+
+    select distinct task_name from service_items where task_name is not null
+
+),
+
+name_hits as (
+
+    -- A name pattern is tried once per distinct 事项名称, not once per service: a national
+    -- catalog repeats each name in thousands of regions.
+    select
+        matchers.matcher_id,
+        distinct_names.task_name
+
+    from matchers
+    inner join distinct_names
+        on regexp_matches(distinct_names.task_name, matchers.name_pattern)
+    where matchers.name_pattern is not null
+
+),
+
 candidate_pairs as (
 
     select
@@ -28,7 +49,29 @@ candidate_pairs as (
         service_items.dept_name
 
     from matchers
+    inner join name_hits
+        on matchers.matcher_id = name_hits.matcher_id
+    inner join service_items
+        on name_hits.task_name = service_items.task_name
+
+    union all
+
+    select
+        matchers.theme_id,
+        matchers.step_id,
+        matchers.matcher_id,
+        matchers.matcher_kind,
+        matchers.catalog_code_prefix,
+        matchers.name_pattern,
+        matchers.department_pattern,
+        service_items.service_item_id,
+        service_items.task_name,
+        service_items.catalog_code,
+        service_items.dept_name
+
+    from matchers
     cross join service_items
+    where matchers.name_pattern is null
 
 ),
 
