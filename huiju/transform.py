@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -49,20 +50,27 @@ def run_dbt_build(
 ) -> list[NodeOutcome]:
     """Run ``dbt build`` (seeds, models and tests) and return every node's outcome.
 
-    ``run_id`` is passed as the dbt var ``huiju_run_id``, which the identity map and the
-    service history record as the run that made a change.
+    ``run_id`` goes to dbt in the environment variable ``HUIJU_RUN_ID``, which the identity
+    map and the service history record as the run that made a change.
+
+    dbt writes its target into ``target`` next to ``work_dir``, shared by the runs of one home,
+    so that it parses again only the files changed since the last run (partial parsing); the
+    run's ``run_results.json`` and output are copied into ``work_dir``.
 
     dbt runs in a child process, so its DuckDB connection is closed when it returns and the
     audit step can open the warehouse. Raises ``TransformError`` naming each failing node; a
     failed test is never ignored.
     """
     work_dir.mkdir(parents=True, exist_ok=True)
-    target_dir = work_dir / "target"
+    target_dir = work_dir.parent / "target"
     environment = {
         **os.environ,
         "HUIJU_WAREHOUSE_PATH": str(warehouse_path),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    environment.pop("HUIJU_RUN_ID", None)
+    if run_id is not None:
+        environment["HUIJU_RUN_ID"] = run_id
     command = [
         sys.executable, "-m", "dbt.cli.main", "build",
         "--project-dir", str(project_dir),
@@ -73,11 +81,13 @@ def run_dbt_build(
         # test suite (`tests/test_dbt_models.py`) instead of in every pipeline run.
         "--exclude-resource-type", "unit_test",
     ]
-    if run_id is not None:
-        command += ["--vars", json.dumps({"huiju_run_id": run_id})]
     logger.info("Running %s", " ".join(command[2:]))
+    (target_dir / "run_results.json").unlink(missing_ok=True)
     completed = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
     (work_dir / "dbt_build.out").write_text(completed.stdout + completed.stderr, encoding="utf-8")
+    if (target_dir / "run_results.json").exists():
+        (work_dir / "target").mkdir(exist_ok=True)
+        shutil.copy2(target_dir / "run_results.json", work_dir / "target" / "run_results.json")
 
     outcomes = _read_run_results(target_dir)
     failed = [outcome for outcome in outcomes if outcome.status in FAILED_STATUSES]
