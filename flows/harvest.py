@@ -14,10 +14,16 @@ from connectors.http import HttpClient
 from connectors.registry import load_registry
 from huiju import warehouse
 from huiju.harvest import describe_failure, harvest_source, resolve_credential_headers
-from huiju.loading import LoadCheck, SourceBlockedError, advance_cursor, advance_state, unchanged_page_numbers
 from huiju.landing import read_landing
+from huiju.loading import (
+    LoadCheck,
+    SourceBlockedError,
+    advance_cursor,
+    advance_state,
+    unchanged_page_numbers,
+)
 from huiju.politeness import HostLimiter, PoliteClient
-from huiju.runs import new_run_id
+from huiju.runs import new_run_id, utc_now
 from huiju.settings import Settings
 from huiju.state import StateStore
 
@@ -113,9 +119,17 @@ def harvest_flow(run_id: str | None = None, home: str | None = None, sources_fil
     limiter = HostLimiter.for_sources(registry.sources)
     logger.info("Harvesting %d sources for run %s", len(registry.sources), run_id)
 
+    fetch_started = time.monotonic()
     futures = [
         fetch_source.submit(source, registry.allowed_hosts, limiter, settings, run_id) for source in registry.sources
     ]
     outcomes = [future.result() for future in futures]
+    load_started = time.monotonic()
+    load_started_at = utc_now().isoformat()
     load_landings(settings, registry, outcomes)
-    return {"run_id": run_id, "sources": {outcome["source_id"]: outcome for outcome in outcomes}}
+    timings = {
+        "fetch_seconds": round(load_started - fetch_started, 3),
+        "load_seconds": round(time.monotonic() - load_started, 3),
+        "load_started_at": load_started_at,
+    }
+    return {"run_id": run_id, "sources": {outcome["source_id"]: outcome for outcome in outcomes}, "timings": timings}

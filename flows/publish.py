@@ -48,10 +48,13 @@ def publish_flow(
     created_at: datetime | None = None,
     harvest_sources: dict[str, dict[str, Any]] | None = None,
     home: str | None = None,
+    inputs_sha256: str | None = None,
 ) -> dict[str, Any]:
     """Publish the audited candidates of ``run_id``; a blocked batch is recorded and ``current`` stays.
 
     Run on its own, the flow audits the run's candidates again and takes the sources from them.
+    With ``inputs_sha256`` (see ``huiju.fingerprint``), the published version is recorded as the
+    result of those inputs, so that a later run with the same inputs can skip to it.
     """
     logger = get_run_logger()
     settings = Settings.with_overrides(home)
@@ -74,5 +77,7 @@ def publish_flow(
     else:
         switch_current(settings, written["version"], run_id)
         logger.info("Published version %s", written["version"])
+    if inputs_sha256 is not None:
+        publish.record_inputs(settings.publish_dir, written["version"], inputs_sha256)
     return {"version": written["version"], "blocked": False, "is_unchanged": written["is_unchanged"],
             "manifest": written["manifest"], "sources": written["sources"]}

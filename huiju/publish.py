@@ -424,6 +424,36 @@ def current_version(publish_dir: Path) -> str | None:
     return Path(os.readlink(link)).name
 
 
+LAST_INPUTS = "last_inputs.json"
+
+
+def record_inputs(publish_dir: Path, version_id: str, inputs_sha256: str) -> None:
+    """Remember that runs with the inputs ``inputs_sha256`` publish the content of ``version_id``."""
+    path = publish_dir / LAST_INPUTS
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    _write_json(temporary, {"inputs_sha256": inputs_sha256, "version": version_id})
+    os.replace(temporary, path)
+
+
+def version_for_inputs(publish_dir: Path, inputs_sha256: str) -> str | None:
+    """The current version if the last publish had exactly these inputs, else ``None``.
+
+    After a rollback, ``current`` names another version than the record, so nothing is reused.
+    """
+    path = publish_dir / LAST_INPUTS
+    current = current_version(publish_dir)
+    if current is None or not path.exists():
+        return None
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    if recorded.get("inputs_sha256") == inputs_sha256 and recorded.get("version") == current:
+        return current
+    return None
+
+
+def read_manifest(publish_dir: Path, version_id: str) -> dict[str, Any]:
+    return json.loads((publish_dir / "versions" / version_id / "manifest.json").read_text(encoding="utf-8"))
+
+
 def switch_current(publish_dir: Path, version_id: str, *, action: str = "publish", run_id: str | None = None) -> None:
     """Point ``current`` at ``versions/<version_id>`` with one atomic rename and log the switch.
 

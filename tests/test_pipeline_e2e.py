@@ -149,6 +149,8 @@ def test_second_run_publishes_identical_content(two_runs):
         stage for stage in first["stages"] if stage["stage"] == "publish"
     )["detail"]["content_sha256"]
     assert [path.name for path in versions.iterdir()] == [first["published_version"]]
+    assert [stages[name]["status"] for name in ("transform", "audit", "publish")] == ["skipped"] * 3
+    assert _totals(second)["published"] == _totals(first)["published"]
     assert Path(first_current).name == first["published_version"]
     assert os.readlink(home / "published" / "current").endswith(first["published_version"])
 
