@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install serve clean
+.PHONY: demo test install serve benchmark clean
 
 install: $(STAMP)
 
@@ -34,6 +34,11 @@ $(CJK_FONT):
 
 serve: $(STAMP)
 	$(BIN)/huiju serve
+
+# The load benchmark: synthetic catalogs of 10k, 100k and 1M items against plain baselines.
+benchmark: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	$(BIN)/python -m benchmarks.run
 
 test: $(STAMP) $(CHROMIUM) $(CJK_FONT)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
