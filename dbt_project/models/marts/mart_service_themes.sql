@@ -49,6 +49,20 @@ field_values as (
 
 ),
 
+rule_patterns as (
+
+    select rule_id as rule_key, match_field, pattern from theme_rules
+
+),
+
+pattern_hits as (
+    {{ regex_hits(
+        'rule_patterns',
+        'select rule_id, match_field, pattern from ' ~ ref('stg_reference__theme_rules') ~ ' order by rule_id',
+        'field_values'
+    ) }}
+),
+
 value_matches as (
 
     select
@@ -59,13 +73,12 @@ value_matches as (
         theme_rules.pattern,
         theme_rules.rule_note,
         theme_rules.priority,
-        field_values.field_value as matched_field_value,
-        regexp_extract(field_values.field_value, theme_rules.pattern) as matched_text
+        pattern_hits.field_value as matched_field_value,
+        pattern_hits.matched_text
 
     from theme_rules
-    inner join field_values
-        on theme_rules.match_field = field_values.match_field
-    where regexp_matches(field_values.field_value, theme_rules.pattern)
+    inner join pattern_hits
+        on theme_rules.rule_id = pattern_hits.rule_key
 
 ),
 

@@ -18,18 +18,33 @@ distinct_names as (
 
 ),
 
+distinct_name_values as (
+
+    select 'task_name' as match_field, task_name as field_value from distinct_names
+
+),
+
+name_patterns as (
+
+    select matcher_id as rule_key, 'task_name' as match_field, name_pattern as pattern
+    from matchers
+    where name_pattern is not null
+
+),
+
 name_hits as (
 
     -- A name pattern is tried once per distinct 事项名称, not once per service: a national
     -- catalog repeats each name in thousands of regions.
-    select
-        matchers.matcher_id,
-        distinct_names.task_name
-
-    from matchers
-    inner join distinct_names
-        on regexp_matches(distinct_names.task_name, matchers.name_pattern)
-    where matchers.name_pattern is not null
+    select rule_key as matcher_id, field_value as task_name
+    from (
+        {{ regex_hits(
+            'name_patterns',
+            "select matcher_id, 'task_name', name_pattern from " ~ source('editorial_themes', 'theme_step_matchers')
+                ~ ' where name_pattern is not null order by matcher_id',
+            'distinct_name_values'
+        ) }}
+    )
 
 ),
 
