@@ -5,16 +5,16 @@ items by default):
 
 1. ``department_systems.synthetic`` writes a catalog of N items in M department systems, and
    one department system server in this process serves it on a free 127.0.0.1 port.
-2. ``huiju run`` in a fresh home, three times: a full refresh, a run with nothing changed, and a
-   run after 1 % of the records changed (事项名称 edited in place). Each run is a child
-   process whose whole tree (the pipeline, dbt, Prefect's server) is sampled for memory; the
-   run record gives each stage's window, so every stage gets wall time, records per second
-   and peak memory.
+2. ``huiju run`` in a fresh home: a full refresh, then a run with nothing changed. Each run is
+   a child process whose whole tree (the pipeline, dbt, Prefect's server) is sampled for
+   memory. The run record gives each stage's window, so every stage gets wall time, records
+   per second and peak memory.
 3. The baselines on the same data, each in its own child process:
    (a) a bare ``requests`` loop fetching the same pages and keeping the bytes,
    (b) one plain DuckDB SQL script doing the equivalent transforms on the loaded raw tables,
    (c) dlt's REST API source loading the JSON API sources into DuckDB, against Huiju's
    harvest and load of the same JSON API sources alone.
+4. A third ``huiju run`` after 1 % of the records changed (事项名称 edited in place).
 
 It prints every figure as it goes and writes ``docs/benchmarks.md`` with the machine it ran on.
 """

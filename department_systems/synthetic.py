@@ -56,7 +56,7 @@ LINK_BASE = "http://www.sczwfw.gov.cn/jiq/front/transition/ywTransToDetail"
 STANDARD_CODE = re.compile(r"^(.+?)-([0-9]{12})-([0-9]{3})-(.+)-([0-9]+)-([0-9]{2})$")
 
 # (format, pagination) and its share of departments. The real registry has 18 JSON APIs (one
-# each of offset/limit, cursor and next-link) and 17 CSV exports; XML stands in for the
+# each of offset/limit, cursor and next-link) and 17 CSV exports; XML represents the
 # provinces that export XML.
 FORMAT_MIX: tuple[tuple[str, str | None, float], ...] = (
     ("json_api", "page_number", 0.40),
@@ -124,14 +124,14 @@ def uscc_check(body: str) -> str:
 
 
 def make_uscc(region_code: str, serial: int) -> str:
-    """A valid 统一社会信用代码 of a government body (category 1, type 1) in ``region_code``."""
+    """Build a valid 统一社会信用代码 of a government body (category 1, type 1) in ``region_code``."""
     org_body = f"{90000000 + serial:08d}"
     body = "11" + region_code + org_body + org_code_check(org_body)
     return body + uscc_check(body)
 
 
 def load_real_items(catalog_path: Path = CATALOG_PATH) -> dict[str, list[RealItem]]:
-    """The real catalog's items grouped by department kind (the name without its 区/广安区 prefix)."""
+    """Read the real catalog's items, grouped by department kind (the name without its 区/广安区 prefix)."""
     catalog = json.loads(catalog_path.read_text(encoding="utf-8"))
     items: dict[str, list[RealItem]] = {}
     for department in catalog:

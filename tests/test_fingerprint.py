@@ -26,17 +26,17 @@ def settings(tmp_path) -> Settings:
 SOURCES = {"a": {"snapshot_id": "s1"}, "b": {"snapshot_id": "s2"}}
 
 
-def test_same_inputs_give_the_same_fingerprint(settings):
+def test_fingerprint_stable_for_same_inputs(settings):
     assert inputs_fingerprint(settings, SOURCES) == inputs_fingerprint(settings, dict(reversed(SOURCES.items())))
 
 
-def test_a_new_snapshot_changes_the_fingerprint(settings):
+def test_fingerprint_changes_with_snapshot(settings):
     changed = {**SOURCES, "b": {"snapshot_id": "s3"}}
     assert inputs_fingerprint(settings, changed) != inputs_fingerprint(settings, SOURCES)
 
 
 @pytest.mark.parametrize("relative", ["editorial/themes.yaml", "expectations/gate.yaml", "dbt_project/models/one.sql"])
-def test_an_edited_configuration_file_changes_the_fingerprint(settings, relative):
+def test_fingerprint_changes_with_edited_file(settings, relative):
     before = code_fingerprint(settings)
     path = Path(settings.home).parent / relative
     path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")

@@ -50,7 +50,8 @@ def test_sizes_match_the_request(catalog, catalog_dir):
     manifest = json.loads((catalog_dir / "manifest.json").read_text(encoding="utf-8"))
     assert len(catalog) == DEPARTMENTS
     assert sum(1 for _ in _sub_items(catalog)) == ITEMS
-    assert manifest["items"] == ITEMS and manifest["departments"] == DEPARTMENTS
+    assert manifest["items"] == ITEMS
+    assert manifest["departments"] == DEPARTMENTS
     assert sum(manifest["items_by_format"].values()) == ITEMS
     assert all(department["items"] for department in catalog)
 
@@ -65,7 +66,7 @@ def test_everything_is_marked_synthetic(catalog, catalog_dir):
     assert "synthetic" in (catalog_dir / "sources.yaml").read_text(encoding="utf-8").splitlines()[0]
 
 
-def test_names_and_item_types_come_from_the_real_catalog(catalog):
+def test_names_and_types_are_real(catalog):
     real = synthetic.load_real_items()
     real_names = {item.name for items in real.values() for item in items}
     real_types = Counter(item.task_type for items in real.values() for item in items)
@@ -100,7 +101,8 @@ def test_codes_are_standard_unique_and_valid(catalog):
         match = synthetic.STANDARD_CODE.match(query["itemCode"])
         assert match, query["itemCode"]
         assert match.group(4) == query["deptCode"]
-        assert match.group(2)[:6] in regions and match.group(2) == query["areaCode"]
+        assert match.group(2)[:6] in regions
+        assert match.group(2) == query["areaCode"]
         codes.append(query["itemCode"])
     assert len(codes) == len(set(codes))
     uscc = {_query(sub_item["link"])["deptCode"] for _, _, sub_item in _sub_items(catalog)}
