@@ -50,56 +50,104 @@ overrides as (
 
 ),
 
-condition_results as (
+tested_values as (
 
+    -- Each distinct value of a fact that a condition tests. Conditions are evaluated once
+    -- per value instead of once per item, so a regular expression whose pattern comes from
+    -- a column is compiled once per distinct value and not once per item.
+    select distinct fact, fact_value
+    from facts
+    where fact in (select fact from conditions)
+
+),
+
+value_conditions as (
+
+    -- The in, matches, at_least and is conditions that a fact value meets. Such a condition
+    -- holds for an item when any of the item's values of the fact meets it.
     select
-        service_items.service_item_id,
+        tested_values.fact,
+        tested_values.fact_value,
         conditions.rule_id,
-        conditions.condition_index,
-        case conditions.operator
-            when 'in' then bool_or(list_contains(conditions.value_list, facts.fact_value))
-            when 'matches' then bool_or(regexp_matches(facts.fact_value, conditions.pattern))
-            when 'at_least' then bool_or(try_cast(facts.fact_value as bigint) >= conditions.threshold)
-            when 'present' then (count(facts.fact_value) > 0) = conditions.expected
-            when 'is' then bool_or(facts.fact_value = case when conditions.expected then 'true' else 'false' end)
-        end as is_met
+        conditions.condition_index
 
+    from tested_values
+    inner join conditions on tested_values.fact = conditions.fact
+    where case conditions.operator
+        when 'in' then list_contains(conditions.value_list, tested_values.fact_value)
+        when 'matches' then regexp_matches(tested_values.fact_value, conditions.pattern)
+        when 'at_least' then try_cast(tested_values.fact_value as bigint) >= conditions.threshold
+        when 'is' then tested_values.fact_value = case when conditions.expected then 'true' else 'false' end
+    end
+
+),
+
+stated_facts as (
+
+    select distinct service_item_id, fact
+    from facts
+    where fact in (select fact from conditions where operator = 'present')
+
+),
+
+met_conditions as (
+
+    select facts.service_item_id, value_conditions.rule_id, value_conditions.condition_index
+    from facts
+    inner join value_conditions
+        on facts.fact = value_conditions.fact
+        and facts.fact_value = value_conditions.fact_value
+
+    union
+
+    -- A present condition holds when whether the item states the fact equals expected.
+    select service_items.service_item_id, conditions.rule_id, conditions.condition_index
     from service_items
     cross join conditions
-    left join facts
-        on service_items.service_item_id = facts.service_item_id
-        and conditions.fact = facts.fact
-    group by
-        service_items.service_item_id,
-        conditions.rule_id,
-        conditions.condition_index,
-        conditions.operator,
-        conditions.value_list,
-        conditions.pattern,
-        conditions.threshold,
-        conditions.expected
+    left join stated_facts
+        on service_items.service_item_id = stated_facts.service_item_id
+        and conditions.fact = stated_facts.fact
+    where conditions.operator = 'present'
+        and conditions.expected = (stated_facts.fact is not null)
+
+),
+
+rule_sizes as (
+
+    select rule_id, count(*) as condition_count
+    from conditions
+    group by rule_id
 
 ),
 
 rule_matches as (
 
+    -- A rule matches when all its conditions hold. The loader numbers the conditions of a
+    -- rule 1, 2, …, so counting the met ones is enough.
     select
-        condition_results.service_item_id,
+        met_conditions.service_item_id,
         rules.dimension,
         rules.rule_id,
         rules.rule_position
 
-    from condition_results
+    from met_conditions
     inner join rules using (rule_id)
-    group by condition_results.service_item_id, rules.dimension, rules.rule_id, rules.rule_position
-    having bool_and(coalesce(condition_results.is_met, false))
+    inner join rule_sizes using (rule_id)
+    group by met_conditions.service_item_id, rules.dimension, rules.rule_id, rules.rule_position, rule_sizes.condition_count
+    having count(*) = rule_sizes.condition_count
 
 ),
 
 first_matches as (
 
-    select * from rule_matches
-    qualify row_number() over (partition by service_item_id, dimension order by rule_position) = 1
+    -- rule_position is unique within a dimension, so arg_min picks the one first rule.
+    select
+        service_item_id,
+        dimension,
+        arg_min(rule_id, rule_position) as rule_id
+
+    from rule_matches
+    group by service_item_id, dimension
 
 ),
 
@@ -124,77 +172,128 @@ decisions as (
 
 evidence_facts as (
 
-    -- A matched rule records the facts its conditions test, then its evidence facts. An
-    -- unknown records every fact that the dimension's rules test, so the report shows
-    -- which data was missing.
-    select decisions.service_item_id, decisions.dimension, conditions.fact
-    from decisions
-    inner join conditions on decisions.matched_rule_id = conditions.rule_id
+    -- The facts that a decision records, by dimension and deciding rule. A matched rule
+    -- records the facts its conditions test, then its evidence facts. An unknown records
+    -- every fact that the dimension's rules test, so the report shows which data was missing.
+    select rules.dimension, rules.rule_id as matched_rule_id, conditions.fact
+    from rules
+    inner join conditions using (rule_id)
     union
-    select decisions.service_item_id, decisions.dimension, unnest(rules.evidence_facts)
-    from decisions
-    inner join rules on decisions.matched_rule_id = rules.rule_id
+    select dimension, rule_id, unnest(evidence_facts)
+    from rules
     union
-    select decisions.service_item_id, decisions.dimension, conditions.fact
-    from decisions
-    inner join rules on decisions.dimension = rules.dimension
-    inner join conditions on rules.rule_id = conditions.rule_id
-    where decisions.matched_rule_id = 'no_rule_matched'
+    select rules.dimension, 'no_rule_matched', conditions.fact
+    from rules
+    inner join conditions using (rule_id)
 
 ),
 
-evidence_values as (
+evidence_fact_lists as (
 
     select
-        evidence_facts.service_item_id,
         evidence_facts.dimension,
-        fact_labels.fact_position,
-        fact_labels.fact_label
-            || '='
-            || coalesce(string_agg(facts.fact_value, ',' order by facts.fact_value), '（无）') as fact_text
+        evidence_facts.matched_rule_id,
+        list(
+            struct_pack(fact := evidence_facts.fact, fact_label := fact_labels.fact_label)
+            order by fact_labels.fact_position
+        ) as evidence_facts
 
     from evidence_facts
     inner join fact_labels on evidence_facts.fact = fact_labels.fact
-    left join facts
-        on evidence_facts.service_item_id = facts.service_item_id
-        and evidence_facts.fact = facts.fact
-    group by evidence_facts.service_item_id, evidence_facts.dimension, fact_labels.fact_position, fact_labels.fact_label
+    where fact_labels.fact_label is not null
+    group by evidence_facts.dimension, evidence_facts.matched_rule_id
+
+),
+
+item_fact_values as (
+
+    -- Sorting the list after aggregating gives the text of string_agg(fact_value, ',' order
+    -- by fact_value) and is much faster on many small groups (DuckDB 1.5).
+    select
+        service_item_id,
+        fact,
+        array_to_string(list_sort(list(fact_value) filter (where fact_value is not null)), ',') as fact_values
+
+    from facts
+    where fact in (select fact from evidence_facts)
+    group by service_item_id, fact
+
+),
+
+item_fact_maps as (
+
+    select
+        service_item_id,
+        map_from_entries(list(struct_pack(key := fact, value := fact_values))) as fact_values
+
+    from item_fact_values
+    group by service_item_id
 
 ),
 
 rule_evidence as (
 
-    select
-        service_item_id,
-        dimension,
-        string_agg(fact_text, '；' order by fact_position) as rule_evidence
-
-    from evidence_values
-    group by service_item_id, dimension
-
-),
-
-matched_overrides as (
-
+    -- fact_label=values, with values joined by ',' in sort order or （无） when the item
+    -- states none, for each recorded fact in fact_position order, joined by '；'.
     select
         decisions.service_item_id,
         decisions.dimension,
+        array_to_string(
+            list_transform(
+                evidence_fact_lists.evidence_facts,
+                lambda evidence_fact: evidence_fact.fact_label
+                    || '='
+                    || coalesce(item_fact_maps.fact_values[evidence_fact.fact], '（无）')
+            ),
+            '；'
+        ) as rule_evidence
+
+    from decisions
+    inner join evidence_fact_lists
+        on decisions.dimension = evidence_fact_lists.dimension
+        and decisions.matched_rule_id = evidence_fact_lists.matched_rule_id
+    left join item_fact_maps on decisions.service_item_id = item_fact_maps.service_item_id
+
+),
+
+named_overrides as (
+
+    -- An override names an item by task_code or by service_item_id. Two equi-joins keep
+    -- this a hash join, where one join on "a or b" compares every item with every override.
+    select
+        service_items.service_item_id,
+        overrides.dimension,
         overrides.override_id,
         overrides.value,
         overrides.reason,
         overrides.reviewer,
         overrides.review_date
 
-    from decisions
-    inner join overrides
-        on decisions.dimension = overrides.dimension
-        and (
-            decisions.service_item_id = overrides.service_item_id
-            or decisions.task_code = overrides.task_code
-        )
+    from service_items
+    inner join overrides on service_items.service_item_id = overrides.service_item_id
+
+    union all
+
+    select
+        service_items.service_item_id,
+        overrides.dimension,
+        overrides.override_id,
+        overrides.value,
+        overrides.reason,
+        overrides.reviewer,
+        overrides.review_date
+
+    from service_items
+    inner join overrides on service_items.task_code = overrides.task_code
+
+),
+
+matched_overrides as (
+
+    select * from named_overrides
     -- One item can be named by both its task_code and its service_item_id. Then the override
     -- with the lowest id wins.
-    qualify row_number() over (partition by decisions.service_item_id, decisions.dimension order by overrides.override_id) = 1
+    qualify row_number() over (partition by service_item_id, dimension order by override_id) = 1
 
 ),
 
