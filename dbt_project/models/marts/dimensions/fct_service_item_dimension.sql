@@ -122,7 +122,7 @@ met_conditions as (
         on facts.fact = value_conditions.fact
         and facts.fact_value = value_conditions.fact_value
 
-    union
+    union all
 
     -- A present condition holds when whether the item states the fact equals expected.
     select service_items.service_item_id, conditions.rule_id, conditions.condition_index
@@ -147,7 +147,8 @@ rule_sizes as (
 rule_matches as (
 
     -- A rule matches when all its conditions hold. The loader numbers the conditions of a
-    -- rule 1, 2, …, so counting the met ones is enough.
+    -- rule 1, 2, …, so counting the distinct met ones is enough. An item with several values
+    -- of a fact can meet one condition more than once.
     select
         met_conditions.service_item_id,
         rules.dimension,
@@ -158,7 +159,7 @@ rule_matches as (
     inner join rules using (rule_id)
     inner join rule_sizes using (rule_id)
     group by met_conditions.service_item_id, rules.dimension, rules.rule_id, rules.rule_position, rule_sizes.condition_count
-    having count(*) = rule_sizes.condition_count
+    having count(distinct met_conditions.condition_index) = rule_sizes.condition_count
 
 ),
 
