@@ -176,7 +176,7 @@ first_matches as (
 
 ),
 
-decisions as (
+rule_decisions as (
 
     select
         service_items.service_item_id,
@@ -266,13 +266,13 @@ item_fact_lists as (
 
 ),
 
-rule_evidence as (
+decisions as (
 
-    -- fact_label=values, with values joined by ',' in sort order or （无） when the item
-    -- states none, for each recorded fact in fact_position order, joined by '；'.
+    -- rule_evidence is fact_label=values for each recorded fact in fact_position order,
+    -- joined by '；'. The values are joined by ',' in sort order, or （无） when the item
+    -- states none.
     select
-        decisions.service_item_id,
-        decisions.dimension,
+        rule_decisions.*,
         array_to_string(
             list_transform(
                 evidence_fact_lists.evidence_facts,
@@ -286,11 +286,11 @@ rule_evidence as (
             '；'
         ) as rule_evidence
 
-    from decisions
-    inner join evidence_fact_lists
-        on decisions.dimension = evidence_fact_lists.dimension
-        and decisions.matched_rule_id = evidence_fact_lists.matched_rule_id
-    left join item_fact_lists on decisions.service_item_id = item_fact_lists.service_item_id
+    from rule_decisions
+    left join evidence_fact_lists
+        on rule_decisions.dimension = evidence_fact_lists.dimension
+        and rule_decisions.matched_rule_id = evidence_fact_lists.matched_rule_id
+    left join item_fact_lists on rule_decisions.service_item_id = item_fact_lists.service_item_id
 
 ),
 
@@ -347,20 +347,17 @@ final as (
                 then '理由：' || matched_overrides.reason
                     || '；审核人：' || matched_overrides.reviewer
                     || '；审核日期：' || matched_overrides.review_date
-            else rule_evidence.rule_evidence
+            else decisions.rule_evidence
         end as evidence,
         case when matched_overrides.override_id is not null then 'override' else 'rule' end as decided_by,
         definitions.dimension_label,
         decisions.rule_value,
         decisions.matched_rule_id,
         decisions.rule_description,
-        rule_evidence.rule_evidence
+        decisions.rule_evidence
 
     from decisions
     inner join definitions using (dimension)
-    left join rule_evidence
-        on decisions.service_item_id = rule_evidence.service_item_id
-        and decisions.dimension = rule_evidence.dimension
     left join matched_overrides
         on decisions.service_item_id = matched_overrides.service_item_id
         and decisions.dimension = matched_overrides.dimension
