@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -493,10 +496,28 @@ def share_gates(total: int, decisions: list[Decision], thresholds: GateThreshold
 
 
 def audit_candidates(candidate_dir: Path, expectations_dir: Path) -> AuditResult:
-    """Validate the candidate Parquet files in ``candidate_dir`` and decide whether they may publish."""
+    """Validate the candidate Parquet files in ``candidate_dir`` and decide whether they may publish.
+
+    The validation runs in a spawned child process. The pandas frames and GX objects of a large
+    batch take hundreds of megabytes, and glibc keeps freed heap in the process, so running them
+    here would leave the caller's resident set that large for the rest of the pipeline. Spawn,
+    not fork, because the caller may be a Prefect task running in a thread.
+
+    NOTE: the child imports the caller's ``__main__`` module, so a script that calls this at
+    import time needs an ``if __name__ == "__main__":`` guard.
+    """
     suites = load_suite_definitions(expectations_dir)
     thresholds = load_thresholds(expectations_dir / "gate.yaml")
-    result = audit_in_process(Path(candidate_dir), suites, thresholds)
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            result = pool.submit(audit_in_process, Path(candidate_dir), suites, thresholds).result()
+    except BrokenProcessPool as error:
+        raise RuntimeError(
+            f"the audit child process for {candidate_dir} exited before returning a result, "
+            "possibly killed by the out-of-memory killer; check the kernel log (dmesg)"
+        ) from error
+
     for gate in result.gates:
         log = logger.info if gate.passed else logger.warning
         log("Gate %s %s: %s", gate.gate, "passed" if gate.passed else "failed", gate.message_en)

@@ -368,3 +368,13 @@ def test_dictionary_columns_use_duckdb_statistics(tmp_path):
     pd.read_parquet(written).to_parquet(rewritten)
     assert audit_module.dictionary_columns(rewritten, ["item_id", "parity", "number"]) == []
 
+
+def test_audit_runs_from_thread(mixed_batch):
+    """Prefect runs tasks in worker threads, so the audit's child process must start from one."""
+    results = []
+    worker = threading.Thread(target=lambda: results.append(audit_module.audit_candidates(mixed_batch, EXPECTATIONS)))
+    worker.start()
+    worker.join()
+
+    assert len(results) == 1
+    assert results[0].blocked_keys == {"40", "41"}
