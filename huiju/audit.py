@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 logger = logging.getLogger(__name__)
@@ -153,6 +159,93 @@ def load_suite_definitions(expectations_dir: Path) -> dict[str, dict[str, Any]]:
     return suites
 
 
+# Columns that the cross-mart checks in ``check_domain`` read, per table. The two lineage tables
+# have no suite, so only these columns of theirs are read.
+DOMAIN_COLUMNS = {
+    "fct_service_item": ("service_item_id", "department_id"),
+    "fct_source_record": ("service_item_id", "disposition", "merged_into_service_item_id"),
+    "fct_content_item": ("content_id",),
+    "fct_content_record": (
+        "source_record_id", "content_id", "disposition", "merged_into_content_id", "quarantine_rule_id",
+    ),
+    "mart_service_themes": ("service_item_id",),
+    "dim_department": ("department_id",),
+}
+
+# Expectation types that read no column and therefore add none to a suite's projection.
+ROW_COUNT_EXPECTATIONS = {"expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"}
+
+
+def suite_columns(mart: str, definition: dict[str, Any]) -> set[str] | None:
+    """Return the columns that the suite of ``mart`` reads, or None when it may read any column.
+
+    The projection contains the mart's key, every column an expectation names in its kwargs and
+    every rule's ``meta.field``. An expectation that names no column and does not count rows
+    (a table-schema check, say) or that has a ``row_condition`` needs the whole table.
+    """
+    columns = {MART_KEYS[mart]}
+    for expectation in definition.get("expectations", []):
+        kwargs = expectation.get("kwargs", {})
+        if kwargs.get("row_condition"):
+            return None
+        named = [kwargs[name] for name in ("column", "column_A", "column_B") if name in kwargs]
+        named += list(kwargs.get("column_list") or [])
+        if not named and expectation.get("type") not in ROW_COUNT_EXPECTATIONS:
+            return None
+        columns.update(named)
+        field_name = (expectation.get("meta") or {}).get("field")
+        if field_name:
+            columns.add(field_name)
+    return columns
+
+
+def read_mart(candidate_dir: Path, name: str, columns: Iterable[str] | None) -> pd.DataFrame:
+    """Read the columns of ``name`` that are in ``columns``, in file order; all of them when None.
+
+    A requested column that the file lacks is left out, so an expectation on it reports the
+    missing column as it would on the full table. String columns with many repeated values are
+    read as categoricals, and tests check that the suites return the same results on them.
+    """
+    path = candidate_dir / f"{name}.parquet"
+    names = pq.read_schema(path).names
+    if columns is not None:
+        requested = set(columns)
+        names = [column for column in names if column in requested]
+    return pd.read_parquet(path, columns=names, read_dictionary=dictionary_columns(path, names))
+
+
+def dictionary_columns(path: Path, names: list[str]) -> list[str]:
+    """Return the string columns in ``names`` that Parquet statistics show to repeat values.
+
+    A column qualifies when it has at most one distinct value per two rows. The check relies on
+    the per-row-group distinct counts that DuckDB writes, and their sum can only overstate the
+    distinct values of the file. A column without them is read as plain strings, so files from
+    other writers are read as before.
+    """
+    metadata = pq.read_metadata(path)
+    if metadata.num_rows == 0:
+        return []
+    schema = metadata.schema.to_arrow_schema()
+    candidates = {
+        name for name in names
+        if pa.types.is_string(schema.field(name).type) or pa.types.is_large_string(schema.field(name).type)
+    }
+    distinct = dict.fromkeys(candidates, 0)
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        for index in range(row_group.num_columns):
+            chunk = row_group.column(index)
+            name = chunk.path_in_schema
+            if name not in candidates:
+                continue
+            statistics = chunk.statistics
+            if statistics is None or not statistics.has_distinct_count:
+                candidates.discard(name)
+            else:
+                distinct[name] += statistics.distinct_count
+    return [name for name in names if name in candidates and distinct[name] <= metadata.num_rows / 2]
+
+
 def _gx_context():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
@@ -184,78 +277,98 @@ def _as_text(value: Any) -> str | None:
 
 
 def validate_marts(
-    frames: dict[str, pd.DataFrame], suites: dict[str, dict[str, Any]]
+    candidate_dir: Path, suites: dict[str, dict[str, Any]]
 ) -> tuple[list[Decision], list[GateResult], list[dict[str, Any]]]:
-    """Validate each mart with its suite; return row decisions, suite gates and result summaries."""
+    """Validate each mart with its suite; return row decisions, suite gates and result summaries.
+
+    Marts are read one at a time, with only the columns their suite reads, and each frame is
+    dropped before the next one is read, so the peak memory follows the largest mart.
+    """
     from great_expectations.core.expectation_suite import ExpectationSuite
 
     context = _gx_context()
-    datasource = context.data_sources.add_pandas("candidates")
     decisions: list[Decision] = []
     gates: list[GateResult] = []
     summaries: list[dict[str, Any]] = []
 
     for mart, definition in suites.items():
-        key = MART_KEYS[mart]
-        frame = frames[mart]
-        batch_definition = datasource.add_dataframe_asset(mart).add_batch_definition_whole_dataframe(mart)
-        suite = context.suites.add(ExpectationSuite(**definition))
-        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(
-            suite,
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [key]},
-        )
-
-        dataset_failures = []
-        for expectation_result in result.results:
-            config = expectation_result.expectation_config
-            meta = config.meta or {}
-            column = config.kwargs.get("column")
-            error = _raised(expectation_result.exception_info)
-            unexpected = expectation_result.result.get("unexpected_index_list") or []
-            summaries.append(
-                {
-                    "mart": mart,
-                    "expectation": config.type,
-                    "column": column,
-                    "rule_id": meta.get("rule_id"),
-                    "severity": meta.get("severity", "dataset"),
-                    "success": bool(expectation_result.success),
-                    "unexpected_count": expectation_result.result.get("unexpected_count"),
-                    "exception": error,
-                }
+        frame = read_mart(candidate_dir, mart, suite_columns(mart, definition))
+        # The datasource's execution engine caches every batch it loaded, with its DataFrame,
+        # so each mart gets its own datasource, deleted once the mart is validated.
+        datasource = context.data_sources.add_pandas(f"candidates-{mart}")
+        try:
+            batch_definition = datasource.add_dataframe_asset(mart).add_batch_definition_whole_dataframe(mart)
+            suite = context.suites.add(ExpectationSuite(**definition))
+            batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+            result = batch.validate(
+                suite,
+                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [MART_KEYS[mart]]},
             )
-            if error is not None:
-                dataset_failures.append(f"{config.type}({column}) raised: {error}")
-                continue
-            if "severity" not in meta:
-                if not expectation_result.success:
-                    dataset_failures.append(f"{config.type}({column or ''}) failed")
-                continue
-            for row in unexpected:
-                decisions.append(
-                    Decision(
-                        mart=mart,
-                        row_key=str(row[key]),
-                        rule_id=meta["rule_id"],
-                        severity=meta["severity"],
-                        field=meta["field"],
-                        value=_as_text(row.get(meta["field"], row.get(column))),
-                        reason_zh=meta["reason_zh"],
-                        reason_en=meta["reason_en"],
-                    )
-                )
-
-        gates.append(
-            GateResult(
-                gate=f"suite:{mart}",
-                passed=not dataset_failures,
-                observed=dataset_failures or "all dataset-level expectations met",
-                message_zh="数据集级校验全部通过" if not dataset_failures else "数据集级校验未通过：" + "；".join(dataset_failures),
-                message_en="all dataset-level expectations met" if not dataset_failures else "; ".join(dataset_failures),
-            )
-        )
+        finally:
+            context.data_sources.delete(datasource.name)
+        mart_decisions, gate, mart_summaries = _summarize(mart, result)
+        if mart == "fct_service_item":
+            mart_decisions = _attach_values(mart_decisions, {mart: frame})
+        decisions += mart_decisions
+        gates.append(gate)
+        summaries += mart_summaries
+        del frame, batch, result
     return decisions, gates, summaries
+
+
+def _summarize(mart: str, result: Any) -> tuple[list[Decision], GateResult, list[dict[str, Any]]]:
+    """Turn one mart's GX validation result into row decisions, its suite gate and result summaries."""
+    key = MART_KEYS[mart]
+    decisions: list[Decision] = []
+    summaries: list[dict[str, Any]] = []
+    dataset_failures = []
+    for expectation_result in result.results:
+        config = expectation_result.expectation_config
+        meta = config.meta or {}
+        column = config.kwargs.get("column")
+        error = _raised(expectation_result.exception_info)
+        unexpected = expectation_result.result.get("unexpected_index_list") or []
+        summaries.append(
+            {
+                "mart": mart,
+                "expectation": config.type,
+                "column": column,
+                "rule_id": meta.get("rule_id"),
+                "severity": meta.get("severity", "dataset"),
+                "success": bool(expectation_result.success),
+                "unexpected_count": expectation_result.result.get("unexpected_count"),
+                "exception": error,
+            }
+        )
+        if error is not None:
+            dataset_failures.append(f"{config.type}({column}) raised: {error}")
+            continue
+        if "severity" not in meta:
+            if not expectation_result.success:
+                dataset_failures.append(f"{config.type}({column or ''}) failed")
+            continue
+        for row in unexpected:
+            decisions.append(
+                Decision(
+                    mart=mart,
+                    row_key=str(row[key]),
+                    rule_id=meta["rule_id"],
+                    severity=meta["severity"],
+                    field=meta["field"],
+                    value=_as_text(row.get(meta["field"], row.get(column))),
+                    reason_zh=meta["reason_zh"],
+                    reason_en=meta["reason_en"],
+                )
+            )
+
+    gate = GateResult(
+        gate=f"suite:{mart}",
+        passed=not dataset_failures,
+        observed=dataset_failures or "all dataset-level expectations met",
+        message_zh="数据集级校验全部通过" if not dataset_failures else "数据集级校验未通过：" + "；".join(dataset_failures),
+        message_en="all dataset-level expectations met" if not dataset_failures else "; ".join(dataset_failures),
+    )
+    return decisions, gate, summaries
 
 
 def _attach_values(decisions: list[Decision], frames: dict[str, pd.DataFrame]) -> list[Decision]:
@@ -383,22 +496,42 @@ def share_gates(total: int, decisions: list[Decision], thresholds: GateThreshold
 
 
 def audit_candidates(candidate_dir: Path, expectations_dir: Path) -> AuditResult:
-    """Validate the candidate Parquet files in ``candidate_dir`` and decide whether they may publish."""
+    """Validate the candidate Parquet files in ``candidate_dir`` and decide whether they may publish.
+
+    The validation runs in a spawned child process. The pandas frames and GX objects of a large
+    batch take hundreds of megabytes, and glibc keeps freed heap in the process, so running them
+    here would leave the caller's resident set that large for the rest of the pipeline. Spawn,
+    not fork, because the caller may be a Prefect task running in a thread.
+
+    NOTE: the child imports the caller's ``__main__`` module, so a script that calls this at
+    import time needs an ``if __name__ == "__main__":`` guard.
+    """
     suites = load_suite_definitions(expectations_dir)
     thresholds = load_thresholds(expectations_dir / "gate.yaml")
-    frames = {
-        name: pd.read_parquet(candidate_dir / f"{name}.parquet")
-        for name in (*MART_KEYS, "fct_source_record", "fct_content_record")
-    }
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            result = pool.submit(audit_in_process, Path(candidate_dir), suites, thresholds).result()
+    except BrokenProcessPool as error:
+        raise RuntimeError(
+            f"the audit child process for {candidate_dir} exited before returning a result, "
+            "possibly killed by the out-of-memory killer; check the kernel log (dmesg)"
+        ) from error
 
-    decisions, gates, summaries = validate_marts(frames, suites)
-    decisions = _attach_values(decisions, frames)
+    for gate in result.gates:
+        log = logger.info if gate.passed else logger.warning
+        log("Gate %s %s: %s", gate.gate, "passed" if gate.passed else "failed", gate.message_en)
+    return result
+
+
+def audit_in_process(
+    candidate_dir: Path, suites: dict[str, dict[str, Any]], thresholds: GateThresholds
+) -> AuditResult:
+    """Run the suites, the share gates and the domain checks on ``candidate_dir`` in this process."""
+    decisions, gates, summaries = validate_marts(candidate_dir, suites)
+    frames = {name: read_mart(candidate_dir, name, columns) for name, columns in DOMAIN_COLUMNS.items()}
     gates += share_gates(len(frames["fct_service_item"]), decisions, thresholds)
     blocked = {d.row_key for d in decisions if d.severity == "block" and d.mart == "fct_service_item"}
     gates += check_domain(frames, blocked)
-
-    passed = all(gate.passed for gate in gates)
-    for gate in gates:
-        log = logger.info if gate.passed else logger.warning
-        log("Gate %s %s: %s", gate.gate, "passed" if gate.passed else "failed", gate.message_en)
-    return AuditResult(passed=passed, gates=gates, decisions=decisions, expectation_results=summaries)
+    return AuditResult(passed=all(gate.passed for gate in gates), gates=gates, decisions=decisions,
+                       expectation_results=summaries)

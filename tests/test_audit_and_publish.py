@@ -9,7 +9,10 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from huiju import audit as audit_module
@@ -311,3 +314,67 @@ def test_readers_never_see_missing_current(tmp_path):
     reader.join()
     assert errors == []
     assert os.readlink(tmp_path / "current") in ("versions/v1", "versions/v2")
+
+
+def _every_string_column(path: Path, names: list[str]) -> list[str]:
+    schema = pq.read_schema(path)
+    return [name for name in names if pa.types.is_string(schema.field(name).type)
+            or pa.types.is_large_string(schema.field(name).type)]
+
+
+@pytest.fixture
+def failing_batch(tmp_path):
+    """A batch whose dataset-level expectations fail: duplicate ids, a bad region code, a bad dimension value."""
+    items = [_item("1"), _item("1", source_record_id="jky#1b"), _item("2", task_type_label=None, task_name=None)]
+    candidates = _write_candidates(tmp_path / "failing", items)
+    regions = pd.read_parquet(candidates / "dim_region.parquet")
+    bad_region = {"region_code": "51160X", "name": None, "province": None, "city": None, "status": "bogus"}
+    pd.concat([regions, pd.DataFrame([bad_region])]).to_parquet(candidates / "dim_region.parquet")
+    dimensions = pd.read_parquet(candidates / "fct_service_item_dimension.parquet")
+    dimensions.loc[0, "value"] = "bogus"
+    dimensions.loc[1, "evidence"] = None
+    dimensions.to_parquet(candidates / "fct_service_item_dimension.parquet")
+    return candidates
+
+
+@pytest.mark.parametrize("batch", ["mixed_batch", "failing_batch"])
+def test_categorical_columns_keep_results(batch, request, monkeypatch):
+    candidates = request.getfixturevalue(batch)
+    suites = audit_module.load_suite_definitions(EXPECTATIONS)
+    thresholds = audit_module.load_thresholds(EXPECTATIONS / "gate.yaml")
+    plain = audit_module.audit_in_process(candidates, suites, thresholds)
+
+    monkeypatch.setattr(audit_module, "dictionary_columns", _every_string_column)
+    items = audit_module.read_mart(candidates, "fct_service_item", None)
+    assert isinstance(items["agency_code_status"].dtype, pd.CategoricalDtype)
+    categorical = audit_module.audit_in_process(candidates, suites, thresholds)
+
+    assert categorical.to_dict() == plain.to_dict()
+    assert categorical.decisions == plain.decisions
+    assert plain.decisions
+    if batch == "failing_batch":
+        assert not plain.passed
+
+
+def test_dictionary_columns_use_duckdb_statistics(tmp_path):
+    written = tmp_path / "duckdb.parquet"
+    duckdb.sql(
+        "SELECT 'item-' || i AS item_id, CASE WHEN i % 2 = 0 THEN 'even' ELSE 'odd' END AS parity, i AS number "
+        "FROM range(1000) AS numbers(i)"
+    ).write_parquet(str(written))
+    assert audit_module.dictionary_columns(written, ["item_id", "parity", "number"]) == ["parity"]
+
+    rewritten = tmp_path / "pyarrow.parquet"
+    pd.read_parquet(written).to_parquet(rewritten)
+    assert audit_module.dictionary_columns(rewritten, ["item_id", "parity", "number"]) == []
+
+
+def test_audit_runs_from_thread(mixed_batch):
+    """Prefect runs tasks in worker threads, so the audit's child process must start from one."""
+    results = []
+    worker = threading.Thread(target=lambda: results.append(audit_module.audit_candidates(mixed_batch, EXPECTATIONS)))
+    worker.start()
+    worker.join()
+
+    assert len(results) == 1
+    assert results[0].blocked_keys == {"40", "41"}
