@@ -495,10 +495,16 @@ def share_gates(total: int, decisions: list[Decision], thresholds: GateThreshold
     return gates
 
 
-def audit_candidates(candidate_dir: Path, expectations_dir: Path) -> AuditResult:
+# Batches up to this many service items are audited in the calling process. Starting a child
+# and importing pandas and GX in it takes several seconds, more than a small batch's audit.
+IN_PROCESS_MAX_ITEMS = 20_000
+
+
+def audit_candidates(candidate_dir: Path, expectations_dir: Path, *, isolate: bool | None = None) -> AuditResult:
     """Validate the candidate Parquet files in ``candidate_dir`` and decide whether they may publish.
 
-    The validation runs in a spawned child process. The pandas frames and GX objects of a large
+    A batch of more than ``IN_PROCESS_MAX_ITEMS`` service items, or any batch with ``isolate``
+    set, is validated in a spawned child process. The pandas frames and GX objects of a large
     batch take hundreds of megabytes, and glibc keeps freed heap in the process, so running them
     here would leave the caller's resident set that large for the rest of the pipeline. Spawn,
     not fork, because the caller may be a Prefect task running in a thread.
@@ -508,6 +514,13 @@ def audit_candidates(candidate_dir: Path, expectations_dir: Path) -> AuditResult
     """
     suites = load_suite_definitions(expectations_dir)
     thresholds = load_thresholds(expectations_dir / "gate.yaml")
+    if isolate is None:
+        items_path = Path(candidate_dir) / "fct_service_item.parquet"
+        isolate = items_path.exists() and pq.ParquetFile(items_path).metadata.num_rows > IN_PROCESS_MAX_ITEMS
+    if not isolate:
+        result = audit_in_process(Path(candidate_dir), suites, thresholds)
+        _log_gates(result)
+        return result
     context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
@@ -518,10 +531,14 @@ def audit_candidates(candidate_dir: Path, expectations_dir: Path) -> AuditResult
             "possibly killed by the out-of-memory killer; check the kernel log (dmesg)"
         ) from error
 
+    _log_gates(result)
+    return result
+
+
+def _log_gates(result: AuditResult) -> None:
     for gate in result.gates:
         log = logger.info if gate.passed else logger.warning
         log("Gate %s %s: %s", gate.gate, "passed" if gate.passed else "failed", gate.message_en)
-    return result
 
 
 def audit_in_process(

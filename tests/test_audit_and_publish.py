@@ -372,9 +372,18 @@ def test_dictionary_columns_use_duckdb_statistics(tmp_path):
 def test_audit_runs_from_thread(mixed_batch):
     """Prefect runs tasks in worker threads, so the audit's child process must start from one."""
     results = []
-    worker = threading.Thread(target=lambda: results.append(audit_module.audit_candidates(mixed_batch, EXPECTATIONS)))
+    worker = threading.Thread(target=lambda: results.append(
+        audit_module.audit_candidates(mixed_batch, EXPECTATIONS, isolate=True)))
     worker.start()
     worker.join()
 
     assert len(results) == 1
     assert results[0].blocked_keys == {"40", "41"}
+
+
+def test_isolated_audit_equals_in_process(mixed_batch):
+    isolated = audit_module.audit_candidates(mixed_batch, EXPECTATIONS, isolate=True)
+    in_process = audit_module.audit_candidates(mixed_batch, EXPECTATIONS, isolate=False)
+
+    assert isolated.to_dict() == in_process.to_dict()
+    assert isolated.decisions == in_process.decisions
