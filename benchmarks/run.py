@@ -451,8 +451,9 @@ def write_report(path: Path, results: list[SizeResult], machine: dict[str, str],
             f"## {result.items:,} items in {result.departments} department systems",
             "",
             (f"Catalog generated in {result.generate_seconds:.1f} s; server started in "
-            f"{result.server_start_seconds:.1f} s; the 1 % run follows an edit of "
-            f"{result.changed_records:,} records."),
+             f"{result.server_start_seconds:.1f} s"
+             + (f"; the 1 % run follows an edit of {result.changed_records:,} records."
+                if "changed_1pct" in result.runs else ".")),
             "",
             "| run | stage | seconds | records/s | peak MiB |",
             "|---|---|---:|---:|---:|",
