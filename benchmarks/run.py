@@ -367,13 +367,13 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
 
 
 def _largest(results: list[SizeResult], has: Callable[[SizeResult], bool]) -> SizeResult | None:
-    """The largest size whose result has what a target needs."""
+    """Return the largest size whose result has what a target needs."""
     eligible = [result for result in results if has(result)]
     return max(eligible, key=lambda result: result.items) if eligible else None
 
 
 def targets(results: list[SizeResult]) -> list[tuple[str, str, str, bool | None]]:
-    """Each target with its limit, the measured figure and whether it is met.
+    """Return each target with its limit, the measured figure and whether it is met.
 
     Each target is judged at the largest size that has its figures, normally 1M items.
     """

@@ -128,7 +128,7 @@ with_statuses as (
     from segmented
     left join region_codes as task_code_regions
         on left(segmented.region_code, 6) = task_code_regions.region_code
-    -- An equality join, so that DuckDB hashes it; a regex in the join condition made it a
+    -- An equality join, so that DuckDB hashes it. A regex in the join condition made it a
     -- nested loop over every record and every region code.
     left join region_codes as link_regions
         on case when regexp_matches(segmented.link_area_code, '^[0-9]{6}') then left(segmented.link_area_code, 6) end
