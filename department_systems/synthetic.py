@@ -9,10 +9,10 @@ without inventing new kinds of content:
   ``gbt2260_history.csv``), so its name reads like ``东城区人社局（合成）``.
 - A kind's share of departments and of items follows the real catalog: 区行政审批局 has 344
   of the 1,135 real items, so its synthetic copies get about 30 % of N.
-- Each item copies a real item of its kind (事项名称, 事项类型, 所属主项) and gets a standard
-  实施编码 built from the real 基本编码, the department's 12-digit region code and its own
-  统一社会信用代码 with valid check characters (GB 32100), so identity resolution and the
-  code audit do the same work as on real data.
+- Each item copies a real item of its kind (事项名称, 事项类型, 所属主项). Its standard
+  实施编码 joins the real 基本编码, the department's 12-digit region code and the department's
+  own 统一社会信用代码, whose check characters are valid (GB 32100). Identity resolution and the
+  code audit therefore do the same work as on real data.
 - Departments are spread over the supported formats in roughly the real registry's mix.
 
 Everything produced is marked synthetic: department names end in （合成）, source names start

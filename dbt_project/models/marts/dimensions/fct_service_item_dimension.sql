@@ -95,8 +95,7 @@ value_conditions as (
         when 'in' then list_contains(conditions.value_list, tested_values.fact_value)
         when 'matches' then case conditions.pattern
             {%- for pattern in match_patterns %}
-            {%- set pattern_literal = "'" ~ pattern | replace("'", "''") ~ "'" %}
-            when {{ pattern_literal }} then regexp_matches(tested_values.fact_value, {{ pattern_literal }})
+            when {{ sql_literal(pattern) }} then regexp_matches(tested_values.fact_value, {{ sql_literal(pattern) }})
             {%- endfor %}
             else regexp_matches(tested_values.fact_value, conditions.pattern)
         end
