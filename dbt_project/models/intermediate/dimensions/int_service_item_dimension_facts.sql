@@ -145,19 +145,44 @@ region_levels as (
 
 ),
 
-other_online_regions as (
+online_implementations as (
+
+    select distinct
+        catalog_code,
+        implementation_region_code
+
+    from implementations
+    where has_usable_link
+
+),
+
+online_region_counts as (
 
     select
+        catalog_code,
+        count(*) as region_count
+
+    from online_implementations
+    group by catalog_code
+
+),
+
+other_online_regions as (
+
+    -- The regions with an online implementation of the item's 基本编码, less the item's own
+    -- region. Counting them per code and subtracting keeps this linear: a join of each item with
+    -- every implementation of its code grows with the square of a code's implementations.
+    select
         items.service_item_id,
-        count(distinct implementations.implementation_region_code) as online_region_count
+        coalesce(online_region_counts.region_count, 0)
+            - case when own_region.catalog_code is null then 0 else 1 end as online_region_count
 
     from items
-    left join implementations
-        on items.catalog_code = implementations.catalog_code
-        and items.implementation_region_code is distinct from implementations.implementation_region_code
-        and implementations.has_usable_link
+    left join online_region_counts using (catalog_code)
+    left join online_implementations as own_region
+        on items.catalog_code = own_region.catalog_code
+        and items.implementation_region_code = own_region.implementation_region_code
     where items.catalog_code is not null
-    group by items.service_item_id
 
 ),
 
