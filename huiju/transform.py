@@ -27,6 +27,8 @@ class NodeOutcome:
 
 
 FAILED_STATUSES = ("error", "fail", "runtime error")
+# Memory limit of dbt's DuckDB, such as 4GB, read by the macro duckdb_settings.
+MEMORY_LIMIT_VARIABLE = "HUIJU_DBT_MEMORY_LIMIT"
 
 
 def _read_run_results(target_dir: Path) -> list[NodeOutcome]:
@@ -96,6 +98,10 @@ def run_dbt_build(
         if not details:
             tail = (completed.stdout + completed.stderr).strip().splitlines()[-15:]
             details = " | ".join(tail) or f"exit code {completed.returncode}"
-        raise TransformError(f"dbt build failed: {details} (full output in {work_dir / 'dbt_build.out'})")
+        hint = ""
+        if "Out of Memory Error" in details:
+            limit = environment.get(MEMORY_LIMIT_VARIABLE) or "its default of 80 % of RAM"
+            hint = f"; DuckDB ran out of memory at a limit of {limit}: set {MEMORY_LIMIT_VARIABLE} higher and run again"
+        raise TransformError(f"dbt build failed: {details}{hint} (full output in {work_dir / 'dbt_build.out'})")
     logger.info("dbt build passed: %d nodes", len(outcomes))
     return outcomes
