@@ -42,9 +42,15 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import multiprocessing
+import os
 import re
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -67,6 +73,13 @@ SCHEMA_ORG_SERVICES = Path("schema-org") / "services.jsonld"
 
 LANGUAGE = "zh-Hans"
 FETCH_ROWS = 2000
+# Writing the service nodes is Python work: one process took 235 s for 1M synthetic services
+# (2-core AMD EPYC, CPython 3.11). A large export is therefore split by service_item_id over
+# worker processes. Below this many services per worker, starting a process costs more than it saves.
+MIN_SERVICES_PER_WORKER = 50_000
+# Marts whose rows each belong to one service item. A worker reads only its range of them.
+SERVICE_KEYED_MARTS = ("fct_service_item", "mart_service_themes", "fct_service_item_dimension",
+                       "bridge_service_business_system", "mart_theme_steps")
 
 # Vocabularies of CPSV-AP 3.2 and the ones it reuses, bound to the same prefixes in both files.
 PREFIXES = {
@@ -228,15 +241,25 @@ class CpsvWriter:
     in lexical order of their Turtle form. A repeated statement is written once.
     """
 
-    def __init__(self, turtle: TextIO, jsonld: TextIO) -> None:
+    def __init__(self, turtle: TextIO, jsonld: TextIO, *, part: bool = False, first_node: bool = True) -> None:
+        """Start both files, or with ``part`` write only nodes, for appending to a started file.
+
+        ``first_node`` is False when nodes already precede this writer's in the JSON-LD graph.
+        """
         self.turtle = turtle
         self.jsonld = jsonld
         self.triples = 0
         self.class_counts: Counter[str] = Counter()
-        self._first_node = True
+        self._first_node = first_node
+        if part:
+            return
         turtle.writelines(f"@prefix {prefix}: <{namespace}> .\n" for prefix, namespace in PREFIXES.items())
         context = json.dumps(PREFIXES, ensure_ascii=False, sort_keys=True)
         jsonld.write(f'{{"@context": {context},\n"@graph": [\n')
+
+    @property
+    def wrote_nodes(self) -> bool:
+        return not self._first_node
 
     def write(self, node: Node) -> None:
         grouped: dict[str, dict[str, Any]] = {}
@@ -268,6 +291,10 @@ class CpsvWriter:
 # --- reading the marts -----------------------------------------------------------------------------
 
 
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _rows(connection: duckdb.DuckDBPyConnection, query: str) -> Iterator[dict[str, Any]]:
     """Yield the rows of ``query`` as dicts, fetching FETCH_ROWS at a time."""
     cursor = connection.execute(query)
@@ -277,8 +304,14 @@ def _rows(connection: duckdb.DuckDBPyConnection, query: str) -> Iterator[dict[st
             yield dict(zip(columns, row))
 
 
-def _register_views(connection: duckdb.DuckDBPyConnection, marts_dir: Path) -> None:
-    """Create one view per mart that the export reads, plus the known regions and exported themes."""
+def _register_views(connection: duckdb.DuckDBPyConnection, marts_dir: Path,
+                    service_range: tuple[str, str] | None = None) -> None:
+    """Create one view per mart that the export reads, plus the known regions and exported themes.
+
+    With ``service_range`` (first and last service_item_id), the marts keyed by service_item_id
+    keep only the rows in that range. Where a mart is sorted by service_item_id, DuckDB skips its
+    Parquet row groups outside the range.
+    """
     for mart in ("fct_service_item", "dim_department", "dim_region", "mart_service_themes",
                  "fct_service_item_dimension", "bridge_service_business_system", "dim_business_system",
                  "mart_theme_steps", "bridge_theme_content", "fct_content_item"):
@@ -287,7 +320,11 @@ def _register_views(connection: duckdb.DuckDBPyConnection, marts_dir: Path) -> N
             raise FileNotFoundError(
                 f"mart {mart} not found at {path}: write_exchange_files needs the marts of a complete published version"
             )
-        connection.execute(f"create view {mart} as select * from read_parquet('{path}')")
+        condition = ""
+        if service_range is not None and mart in SERVICE_KEYED_MARTS:
+            first, last = (_sql_string(value) for value in service_range)
+            condition = f" where service_item_id between {first} and {last}"
+        connection.execute(f"create view {mart} as select * from read_parquet({_sql_string(str(path))}){condition}")
     # Region codes that GB/T 2260 lists, in use or abolished. A code not in the standard gets no Location.
     connection.execute("create view known_region as select * from dim_region where status in ('valid', 'retired')")
     # Themes the portal currently shows; a theme outside its active period is left out.
@@ -645,7 +682,7 @@ def _schema_org_service(row: dict[str, Any], iris: IriMinter) -> dict[str, Any]:
 # --- entry points ----------------------------------------------------------------------------------
 
 
-def write_exchange_files(version_dir: Path, *, base_iri: str | None = None) -> dict[str, int]:
+def write_exchange_files(version_dir: Path, *, base_iri: str | None = None, workers: int | None = None) -> dict[str, int]:
     """Write the CPSV-AP and schema.org files of the version in ``version_dir`` and return node and triple counts.
 
     The schema.org services go into one JSON-LD document with a ``@graph``, one service per line,
@@ -654,8 +691,14 @@ def write_exchange_files(version_dir: Path, *, base_iri: str | None = None) -> d
     manifest and the files to copy and hash by that number. A CDN serves the one file compressed
     (gzip turns the demo catalog's 1.7 MB into 137 KB), and a page that embeds one service's
     markup can take that service's line. ``base_iri`` defaults to ``Settings().exchange_base_iri``.
+
+    The service nodes are written by ``workers`` processes, each taking one range of
+    service_item_id, and appended in order, so the files are the same bytes for any number of
+    workers. By default there is one worker per CPU and at least MIN_SERVICES_PER_WORKER
+    services per worker; one worker writes in this process.
     """
     iris = IriMinter(base_iri or Settings().exchange_base_iri)
+    marts_dir = version_dir / "marts"
     target = version_dir / EXCHANGE_DIR
     (target / SCHEMA_ORG_SERVICES).parent.mkdir(parents=True, exist_ok=True)
 
@@ -664,27 +707,129 @@ def write_exchange_files(version_dir: Path, *, base_iri: str | None = None) -> d
             open(target / CPSV_JSONLD, "w", encoding="utf-8", newline="\n") as jsonld, \
             open(target / SCHEMA_ORG_SERVICES, "w", encoding="utf-8", newline="\n") as schema_org:
         connection.execute("set enable_progress_bar = false")
-        _register_views(connection, version_dir / "marts")
+        _register_views(connection, marts_dir)
         writer = CpsvWriter(turtle, jsonld)
         schema_org.write('{"@context": "https://schema.org",\n"@graph": [\n')
 
         for nodes in (_code_list_nodes, _region_nodes, _organisation_nodes, _event_nodes):
             for node in nodes(connection, iris):
                 writer.write(node)
-        for position, row in enumerate(_rows(connection, SERVICE_QUERY)):
-            for node in _service_nodes(row, iris):
-                writer.write(node)
-            separator = ",\n" if position else ""
-            schema_org.write(separator + json.dumps(_schema_org_service(row, iris), ensure_ascii=False))
+        shards = _service_shards(connection, workers)
+        if len(shards) == 1:
+            _write_services(connection, iris, writer, schema_org, first_position=0)
+        else:
+            _write_services_in_workers(marts_dir, iris.base, shards, writer, schema_org, target)
 
         writer.close()
         schema_org.write("\n]}\n")
 
     counts = {name: writer.class_counts[class_name] for name, class_name in COUNTED_CLASSES.items()}
     counts["triples"] = writer.triples
-    logger.info("Wrote CPSV-AP and schema.org files to %s: %d services, %d organisations, %d triples",
-                target, counts["services"], counts["organisations"], counts["triples"])
+    logger.info("Wrote CPSV-AP and schema.org files to %s with %d worker(s): %d services, %d organisations, "
+                "%d triples", target, len(shards), counts["services"], counts["organisations"], counts["triples"])
     return counts
+
+
+@dataclass(frozen=True)
+class ServiceShard:
+    """A range of service_item_id, both ends included, and the position of its first service.
+
+    The ids are None when there are no services.
+    """
+
+    first_id: str | None
+    last_id: str | None
+    first_position: int
+
+
+def _service_shards(connection: duckdb.DuckDBPyConnection, workers: int | None) -> list[ServiceShard]:
+    """Split the services into ranges of nearly equal size, one per worker, in service_item_id order."""
+    count = connection.execute("select count(*) from fct_service_item").fetchone()[0]
+    if workers is None:
+        workers = min(os.cpu_count() or 1, count // MIN_SERVICES_PER_WORKER)
+    workers = max(1, min(workers, count))
+    if workers == 1:
+        first_id, last_id = connection.execute(
+            "select min(service_item_id), max(service_item_id) from fct_service_item"
+        ).fetchone()
+        return [ServiceShard(first_id, last_id, 0)]
+    rows = connection.execute(
+        f"""
+        select min(service_item_id), max(service_item_id), min(position) - 1
+        from (
+            select
+                service_item_id,
+                ntile({workers}) over (order by service_item_id) as shard,
+                row_number() over (order by service_item_id) as position
+            from fct_service_item
+        )
+        group by shard
+        order by shard
+        """
+    ).fetchall()
+    return [ServiceShard(first_id, last_id, position) for first_id, last_id, position in rows]
+
+
+def _write_services(connection: duckdb.DuckDBPyConnection, iris: IriMinter, writer: CpsvWriter,
+                    schema_org: TextIO, first_position: int) -> None:
+    """Write the service nodes of every row of SERVICE_QUERY; ``first_position`` numbers the first row."""
+    for position, row in enumerate(_rows(connection, SERVICE_QUERY), start=first_position):
+        for node in _service_nodes(row, iris):
+            writer.write(node)
+        separator = ",\n" if position else ""
+        schema_org.write(separator + json.dumps(_schema_org_service(row, iris), ensure_ascii=False))
+
+
+def _write_service_part(marts_dir: Path, base_iri: str, shard: ServiceShard, first_node: bool,
+                        part_prefix: Path) -> tuple[int, Counter[str]]:
+    """Write one shard's services to ``<part_prefix>.ttl``, ``.jsonld`` and ``.schema.jsonld``.
+
+    Runs in a worker process. Returns the triples written and the node count per class.
+    """
+    with duckdb.connect() as connection, \
+            open(part_prefix.with_suffix(".ttl"), "w", encoding="utf-8", newline="\n") as turtle, \
+            open(part_prefix.with_suffix(".jsonld"), "w", encoding="utf-8", newline="\n") as jsonld, \
+            open(part_prefix.with_suffix(".schema.jsonld"), "w", encoding="utf-8", newline="\n") as schema_org:
+        connection.execute("set enable_progress_bar = false")
+        # The worker processes share the CPUs; each DuckDB gets one thread.
+        connection.execute("set threads = 1")
+        _register_views(connection, marts_dir, service_range=(shard.first_id, shard.last_id))
+        writer = CpsvWriter(turtle, jsonld, part=True, first_node=first_node)
+        _write_services(connection, IriMinter(base_iri), writer, schema_org, shard.first_position)
+    return writer.triples, writer.class_counts
+
+
+def _write_services_in_workers(marts_dir: Path, base_iri: str, shards: list[ServiceShard], writer: CpsvWriter,
+                               schema_org: TextIO, target: Path) -> None:
+    """Write the shards in worker processes and append their parts to the open files in shard order."""
+    parts_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=target))
+    try:
+        # spawn, not fork: the pipeline calls this from Prefect's worker threads, and forking a
+        # process with threads can copy a held lock into the child.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=len(shards), mp_context=context) as pool:
+            futures = [
+                pool.submit(_write_service_part, marts_dir, base_iri, shard,
+                            not writer.wrote_nodes and index == 0, parts_dir / f"part-{index:04d}")
+                for index, shard in enumerate(shards)
+            ]
+            try:
+                results = [future.result() for future in futures]
+            except BrokenProcessPool as error:
+                raise RuntimeError(
+                    f"an exchange worker process for {marts_dir} exited without a result, possibly killed by "
+                    "the out-of-memory killer; check the kernel log (dmesg) or pass workers=1"
+                ) from error
+        for index, (triples, class_counts) in enumerate(results):
+            writer.triples += triples
+            writer.class_counts.update(class_counts)
+            prefix = parts_dir / f"part-{index:04d}"
+            for handle, suffix in ((writer.turtle, ".ttl"), (writer.jsonld, ".jsonld"),
+                                   (schema_org, ".schema.jsonld")):
+                with open(prefix.with_suffix(suffix), encoding="utf-8", newline="\n") as part:
+                    shutil.copyfileobj(part, handle, 1 << 20)
+    finally:
+        shutil.rmtree(parts_dir, ignore_errors=True)
 
 
 def validate_cpsv(path: Path, shapes_path: Path) -> tuple[bool, int, str]:

@@ -158,6 +158,41 @@ def test_identical_input_gives_identical_bytes(version_dir, rewritten, tmp_path)
         assert (second / "exchange" / name).read_bytes() == published, name
 
 
+@pytest.mark.parametrize("workers", [2, 3])
+def test_worker_processes_write_identical_bytes(version_dir, rewritten, tmp_path, workers):
+    _, counts = rewritten
+    copy = tmp_path / "copy"
+    shutil.copytree(version_dir / "marts", copy / "marts")
+    assert exchange.write_exchange_files(copy, workers=workers) == counts
+    for name in EXCHANGE_FILES:
+        assert (copy / "exchange" / name).read_bytes() == (version_dir / "exchange" / name).read_bytes(), name
+    assert sorted(path.name for path in (copy / "exchange").iterdir()) == sorted(
+        [exchange.CPSV_TURTLE, exchange.CPSV_JSONLD, exchange.SCHEMA_ORG_SERVICES.parts[0]]
+    )
+
+
+def test_service_shards_cover_every_service(version_dir, items):
+    with duckdb.connect() as connection:
+        exchange._register_views(connection, version_dir / "marts")
+        shards = exchange._service_shards(connection, workers=4)
+    ids = [item["service_item_id"] for item in items]
+    assert len(shards) == 4
+    assert shards[0].first_id == ids[0]
+    assert shards[-1].last_id == ids[-1]
+    for shard in shards:
+        assert ids[shard.first_position] == shard.first_id
+    for previous, following in zip(shards, shards[1:]):
+        assert ids.index(previous.last_id) + 1 == following.first_position
+
+
+def test_small_export_stays_in_process(version_dir, items):
+    with duckdb.connect() as connection:
+        exchange._register_views(connection, version_dir / "marts")
+        shards = exchange._service_shards(connection, workers=None)
+    assert len(items) < exchange.MIN_SERVICES_PER_WORKER
+    assert shards == [exchange.ServiceShard(items[0]["service_item_id"], items[-1]["service_item_id"], 0)]
+
+
 def test_base_iri_must_end_with_slash(tmp_path):
     with pytest.raises(ValueError, match="ending in '/'"):
         exchange.write_exchange_files(tmp_path, base_iri="https://data.example.gov.cn/cpsv")
