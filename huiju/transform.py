@@ -63,6 +63,10 @@ def run_dbt_build(
     audit step can open the warehouse. Raises ``TransformError`` naming each failing node; a
     failed test is never ignored.
     """
+    # dbt reads a relative --target-path or --log-path against --project-dir, not the current
+    # directory, so a relative home would send them into dbt_project/.
+    work_dir = work_dir.resolve()
+    warehouse_path = warehouse_path.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     target_dir = work_dir.parent / "target"
     environment = {

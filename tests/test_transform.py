@@ -35,3 +35,13 @@ def test_out_of_memory_names_limit_variable(warehouse, tmp_path, monkeypatch):
     message = str(raised.value)
     assert "Out of Memory Error" in message
     assert f"at a limit of 20MB: set {MEMORY_LIMIT_VARIABLE} higher" in message
+
+
+def test_relative_home_keeps_dbt_target_inside(warehouse, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    relative_work_dir = Path("home") / "dbt" / "run"
+    outcomes = run_dbt_build(PROJECT_DIR, warehouse.relative_to(tmp_path), relative_work_dir, run_id="relative")
+    assert len(outcomes) > 300
+    assert (tmp_path / "home" / "dbt" / "target" / "run_results.json").exists()
+    assert (tmp_path / relative_work_dir / "target" / "run_results.json").exists()
+    assert not (PROJECT_DIR / "home").exists()
