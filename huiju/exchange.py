@@ -804,8 +804,8 @@ def _write_services_in_workers(marts_dir: Path, base_iri: str, shards: list[Serv
     """Write the shards in worker processes and append their parts to the open files in shard order."""
     parts_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=target))
     try:
-        # spawn, not fork: the pipeline calls this from Prefect's worker threads, and forking a
-        # process with threads can copy a held lock into the child.
+        # spawn, not fork: the pipeline process runs threads (Prefect's event loop and heartbeats),
+        # and forking a process with threads can copy a held lock into the child.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=len(shards), mp_context=context) as pool:
             futures = [
